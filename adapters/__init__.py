@@ -1,0 +1,146 @@
+"""Typed, capability-checked adapters over ccxt for the Bitstamp and BitMart spot exchanges.
+
+The public surface is re-exported here. Names load on first use, so
+``from adapters import capabilities`` (and the ``adapters capabilities`` command) stay
+instant: they never import ccxt.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .capabilities import Capabilities, capabilities, supported_exchanges
+    from .credentials import Credentials
+    from .enums import OrderStatus, OrderType, Side
+    from .errors import (
+        AdapterError,
+        AuthenticationFailed,
+        ExchangeError,
+        ExchangeUnavailable,
+        InsufficientFunds,
+        InvalidOrderRequest,
+        MissingCredentials,
+        OrderNotFound,
+        OrderRejected,
+        RateLimited,
+        UnknownExchange,
+        UnknownSymbol,
+        UnsupportedFeature,
+        UnsupportedOrderType,
+    )
+    from .exchange import Exchange, open_exchange
+    from .models import (
+        Balance,
+        Balances,
+        Candle,
+        Fill,
+        Market,
+        Order,
+        OrderBook,
+        OrderRequest,
+        Ticker,
+        Trade,
+        TradingFee,
+    )
+    from .retry import RetryPolicy
+
+__all__ = [
+    "AdapterError",
+    "AuthenticationFailed",
+    "Balance",
+    "Balances",
+    "Candle",
+    "Capabilities",
+    "Credentials",
+    "Exchange",
+    "ExchangeError",
+    "ExchangeUnavailable",
+    "Fill",
+    "InsufficientFunds",
+    "InvalidOrderRequest",
+    "Market",
+    "MissingCredentials",
+    "Order",
+    "OrderBook",
+    "OrderNotFound",
+    "OrderRejected",
+    "OrderRequest",
+    "OrderStatus",
+    "OrderType",
+    "RateLimited",
+    "RetryPolicy",
+    "Side",
+    "Ticker",
+    "Trade",
+    "TradingFee",
+    "UnknownExchange",
+    "UnknownSymbol",
+    "UnsupportedFeature",
+    "UnsupportedOrderType",
+    "capabilities",
+    "open_exchange",
+    "supported_exchanges",
+]
+
+_WHERE = {
+    "capabilities": "capabilities",
+    "supported_exchanges": "capabilities",
+    "Capabilities": "capabilities",
+    "Credentials": "credentials",
+    "OrderStatus": "enums",
+    "OrderType": "enums",
+    "Side": "enums",
+    "Exchange": "exchange",
+    "open_exchange": "exchange",
+    "RetryPolicy": "retry",
+    **dict.fromkeys(
+        [
+            "Balance",
+            "Balances",
+            "Candle",
+            "Fill",
+            "Market",
+            "Order",
+            "OrderBook",
+            "OrderRequest",
+            "Ticker",
+            "Trade",
+            "TradingFee",
+        ],
+        "models",
+    ),
+    **dict.fromkeys(
+        [
+            "AdapterError",
+            "AuthenticationFailed",
+            "ExchangeError",
+            "ExchangeUnavailable",
+            "InsufficientFunds",
+            "InvalidOrderRequest",
+            "MissingCredentials",
+            "OrderNotFound",
+            "OrderRejected",
+            "RateLimited",
+            "UnknownExchange",
+            "UnknownSymbol",
+            "UnsupportedFeature",
+            "UnsupportedOrderType",
+        ],
+        "errors",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'adapters' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

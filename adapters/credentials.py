@@ -1,0 +1,85 @@
+"""API credentials from arguments, the environment, or a ``.env`` file.
+
+Secrets are :class:`pydantic.SecretStr`: they never appear in ``repr``, ``str``, logs or
+exception text. The only place the plain value is read is :meth:`Credentials.ccxt_config`,
+whose result goes straight into the ccxt client.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+from .capabilities import capabilities
+from .errors import MissingCredentials
+
+__all__ = ["Credentials", "load_credentials"]
+
+
+class Credentials(BaseModel):
+    """API key, secret and (BitMart) memo. All three are secret."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    api_key: SecretStr | None = None
+    api_secret: SecretStr | None = None
+    memo: SecretStr | None = None
+
+    def present(self) -> set[str]:
+        """Names of the fields that hold a non-empty value."""
+        return {
+            name
+            for name in ("api_key", "api_secret", "memo")
+            if (value := getattr(self, name)) is not None and value.get_secret_value()
+        }
+
+    def missing_for(self, exchange_id: str) -> list[str]:
+        """Env variable names of the fields ``exchange_id`` needs that are absent."""
+        have = self.present()
+        return [f.env_var for f in capabilities(exchange_id).credentials if f.name not in have]
+
+    def require(self, exchange_id: str) -> None:
+        """Raise :class:`MissingCredentials` naming the variables missing for a private call."""
+        missing = self.missing_for(exchange_id)
+        if missing:
+            raise MissingCredentials(
+                f"{exchange_id}: this call needs credentials; set {', '.join(missing)} "
+                "in the environment or a .env file, or pass credentials=Credentials(...)",
+                missing=missing,
+            )
+
+    def ccxt_config(self, exchange_id: str) -> dict[str, str]:
+        """The ccxt constructor fields (``apiKey``, ``secret``, ``uid``) for what is present."""
+        config: dict[str, str] = {}
+        for spec in capabilities(exchange_id).credentials:
+            value = getattr(self, spec.name)
+            if value is not None and value.get_secret_value():
+                config[spec.ccxt_field] = value.get_secret_value()
+        return config
+
+
+def load_credentials(
+    exchange_id: str,
+    *,
+    env_file: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Credentials:
+    """Read ``exchange_id``'s credentials from the environment, then from a ``.env`` file.
+
+    Real environment variables win over the file (python-dotenv's non-overriding rule).
+    ``env_file`` defaults to ``.env`` in the current directory when it exists. Missing
+    values stay ``None``: public calls need none, private calls check with
+    :meth:`Credentials.require` before sending anything.
+    """
+    env = dict(os.environ if environ is None else environ)
+    path = Path(env_file) if env_file is not None else Path.cwd() / ".env"
+    file_values = dotenv_values(path) if path.is_file() else {}
+    values: dict[str, SecretStr | None] = {}
+    for spec in capabilities(exchange_id).credentials:
+        raw = env.get(spec.env_var) or file_values.get(spec.env_var)
+        values[spec.name] = SecretStr(raw) if raw else None
+    return Credentials(**values)

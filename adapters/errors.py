@@ -1,0 +1,202 @@
+"""The adapter's error tree and the one mapping from ccxt exceptions to it.
+
+Every error a caller sees is an :class:`AdapterError`. Errors raised by the adapter itself
+(bad input, unsupported order type) are raised before any request is sent. Errors that come
+from the venue keep the original ccxt exception as ``__cause__``.
+
+This module imports nothing heavy at import time so that capability queries stay instant;
+ccxt is imported inside :func:`from_ccxt`, which only runs once a client exists.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+__all__ = [
+    "AdapterError",
+    "AuthenticationFailed",
+    "ClockSkew",
+    "ExchangeError",
+    "ExchangeUnavailable",
+    "InsufficientFunds",
+    "InvalidOrderRequest",
+    "MissingCredentials",
+    "OrderNotFound",
+    "OrderRejected",
+    "RateLimited",
+    "UnknownExchange",
+    "UnknownSymbol",
+    "UnsupportedFeature",
+    "UnsupportedOrderType",
+    "VenueClassifier",
+    "from_ccxt",
+    "venue_payload",
+]
+
+
+class AdapterError(Exception):
+    """Base of every error raised by this package."""
+
+
+class InvalidOrderRequest(AdapterError, ValueError):
+    """The order request is invalid; nothing was sent."""
+
+
+class UnsupportedOrderType(InvalidOrderRequest):
+    """The exchange does not take this order type (per the capability table); nothing was sent."""
+
+
+class UnknownSymbol(InvalidOrderRequest):
+    """The symbol is not a market of this exchange; ``suggestions`` lists close matches."""
+
+    def __init__(self, message: str, *, suggestions: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.suggestions: tuple[str, ...] = tuple(suggestions)
+
+
+class UnsupportedFeature(AdapterError):
+    """The exchange (or this adapter for it) does not offer the requested feature."""
+
+
+class MissingCredentials(AdapterError):
+    """A private call was made without the credentials it needs; nothing was sent."""
+
+    def __init__(self, message: str, *, missing: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.missing: tuple[str, ...] = tuple(missing)
+
+
+class ExchangeError(AdapterError):
+    """The venue answered with an error that has no more specific class."""
+
+
+class AuthenticationFailed(ExchangeError):
+    """The venue refused the credentials (bad key, signature, permission)."""
+
+
+class InsufficientFunds(ExchangeError):
+    """The account cannot fund the order."""
+
+
+class OrderNotFound(ExchangeError):
+    """The venue does not know this order."""
+
+
+class OrderRejected(ExchangeError):
+    """The venue rejected the order (post-only would match, minimums, precision...)."""
+
+
+class ClockSkew(ExchangeError):
+    """The venue refused the request's timestamp or nonce."""
+
+
+class RateLimited(ExchangeError):
+    """The venue asked us to slow down; ``retry_after`` is in seconds when the venue said."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ExchangeUnavailable(AdapterError):
+    """The venue could not be reached or did not answer in time.
+
+    For a ``create_order`` whose outcome is unknown, ``client_order_id`` names the order so
+    the caller can reconcile later.
+    """
+
+    def __init__(self, message: str, *, client_order_id: str | None = None) -> None:
+        super().__init__(message)
+        self.client_order_id = client_order_id
+
+
+#: A venue's own reading of an error payload: the adapter class to raise, or None to fall
+#: back to ccxt's classification.
+VenueClassifier = Callable[[Mapping[str, Any]], "type[AdapterError] | None"]
+
+
+def venue_payload(message: str) -> dict[str, Any] | None:
+    """Extract the JSON payload ccxt embeds in its exception text (``"<id> {...}"``)."""
+    start = message.find("{")
+    if start < 0:
+        return None
+    try:
+        payload = json.loads(message[start:])
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def _reason(payload: Mapping[str, Any] | None, fallback: str) -> str:
+    if not payload:
+        return fallback
+    for key in ("message", "reason", "error", "msg"):
+        value = payload.get(key)
+        if value:
+            text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+            code = payload.get("code") or payload.get("response_code")
+            return f"{text} (code {code})" if code not in (None, "") else text
+    return fallback
+
+
+def _ccxt_table() -> list[tuple[type[BaseException], type[AdapterError]]]:
+    import ccxt  # deferred: only reached once a ccxt client exists
+
+    # Order matters: subclasses before their bases (ccxt's tree nests them).
+    return [
+        (ccxt.InsufficientFunds, InsufficientFunds),
+        (ccxt.OrderNotFound, OrderNotFound),
+        (ccxt.InvalidNonce, ClockSkew),
+        (ccxt.AuthenticationError, AuthenticationFailed),
+        (ccxt.PermissionDenied, AuthenticationFailed),
+        (ccxt.AccountSuspended, AuthenticationFailed),
+        (ccxt.BadSymbol, UnknownSymbol),
+        (ccxt.InvalidOrder, OrderRejected),
+        (ccxt.RateLimitExceeded, RateLimited),
+        (ccxt.DDoSProtection, RateLimited),
+        (ccxt.NetworkError, ExchangeUnavailable),
+        (ccxt.ExchangeNotAvailable, ExchangeUnavailable),
+        (ccxt.OnMaintenance, ExchangeUnavailable),
+    ]
+
+
+def from_ccxt(
+    exc: BaseException,
+    *,
+    exchange: str,
+    classify: VenueClassifier | None = None,
+    client_order_id: str | None = None,
+) -> AdapterError:
+    """Translate a ccxt exception into the adapter's tree.
+
+    The venue's classifier (reading the venue's own error code) wins over ccxt's class,
+    because ccxt's mapping is coarse for some codes (BitMart 50034 is a post-only reject,
+    ccxt calls it a plain ``InvalidOrder``). The caller raises the result ``from exc``.
+    """
+    if isinstance(exc, AdapterError):
+        return exc
+    text = str(exc)
+    payload = venue_payload(text)
+    cls: type[AdapterError] | None = classify(payload) if (classify and payload) else None
+    if cls is None:
+        cls = next((ours for theirs, ours in _ccxt_table() if isinstance(exc, theirs)), None)
+    if cls is None:
+        cls = ExchangeError
+    message = f"{exchange}: {_reason(payload, text or type(exc).__name__)}"
+    if cls is ExchangeUnavailable:
+        return ExchangeUnavailable(message, client_order_id=client_order_id)
+    if cls is RateLimited:
+        return RateLimited(message, retry_after=_retry_after(exc))
+    return cls(message)
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    # ccxt does not expose response headers on the exception; the retry policy reads
+    # Retry-After from the client's last_response_headers instead.
+    return getattr(exc, "retry_after", None)
+
+
+class UnknownExchange(AdapterError, ValueError):
+    """The exchange id is not one this package supports."""

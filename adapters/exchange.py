@@ -1,0 +1,553 @@
+"""``Exchange``: the typed adapter over one ccxt.pro client, and ``open_exchange``.
+
+All order placement goes through one pipeline (:meth:`Exchange.create_order`): the request
+model validates itself, then the capability table, the market rules, the venue translation
+and the client order id, and only then the ccxt call. Anything that fails before the ccxt
+call raises a typed error and sends nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import os
+from collections.abc import Awaitable, Callable, Mapping
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, TypeVar
+
+from .capabilities import Capabilities, capabilities
+from .credentials import Credentials, load_credentials
+from .enums import OrderStatus, OrderType, Side
+from .errors import AdapterError, InvalidOrderRequest, UnknownSymbol, from_ccxt
+from .models import (
+    Balance,
+    Balances,
+    Candle,
+    Fill,
+    Market,
+    Order,
+    OrderBook,
+    OrderRequest,
+    Ticker,
+    Trade,
+    TradingFee,
+    to_decimal,
+)
+from .retry import RetryPolicy
+from .venues import Venue, get_venue
+
+__all__ = ["Exchange", "open_exchange"]
+
+log = logging.getLogger("adapters")
+T = TypeVar("T")
+
+_CCXT_TYPES = {
+    "limit": OrderType.LIMIT,
+    "market": OrderType.MARKET,
+    "limit_maker": OrderType.LIMIT_MAKER,
+}
+_CCXT_STATUS = {
+    "closed": OrderStatus.FILLED,
+    "canceled": OrderStatus.CANCELED,
+    "cancelled": OrderStatus.CANCELED,
+    "expired": OrderStatus.EXPIRED,
+    "rejected": OrderStatus.REJECTED,
+}
+
+
+class Exchange:
+    """Typed access to one exchange. Use through :func:`open_exchange`."""
+
+    def __init__(
+        self,
+        exchange_id: str,
+        *,
+        credentials: Credentials | None = None,
+        env_file: str | os.PathLike[str] | None = None,
+        retry: RetryPolicy | None = None,
+        timeout_ms: int = 10_000,
+        config: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._caps = capabilities(exchange_id)
+        self._venue: Venue = get_venue(exchange_id)
+        self._credentials = credentials or load_credentials(self._caps.id, env_file=env_file)
+        self.retry = retry or RetryPolicy()
+        client_config: dict[str, Any] = {
+            "enableRateLimit": True,
+            "timeout": timeout_ms,
+            **self._credentials.ccxt_config(self._caps.id),
+            **(config or {}),
+        }
+        self._client: Any = self._venue.client_class()(client_config)
+        self._markets: dict[str, Market] | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Exchange:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the ccxt client's HTTP session and WebSocket connections."""
+        await self._client.close()
+
+    def __repr__(self) -> str:
+        return f"<Exchange {self._caps.id}>"
+
+    @property
+    def id(self) -> str:
+        """The exchange id."""
+        return self._caps.id
+
+    @property
+    def client(self) -> Any:
+        """The underlying ccxt.pro client (for what this adapter does not cover)."""
+        return self._client
+
+    @property
+    def venue(self) -> Venue:
+        """The venue module's facts and translations."""
+        return self._venue
+
+    def capabilities(self) -> Capabilities:
+        """This exchange's connector card."""
+        return self._caps
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _error(self, exc: BaseException, client_order_id: str | None = None) -> AdapterError:
+        return from_ccxt(
+            exc,
+            exchange=self._caps.id,
+            classify=self._venue.classify_error,
+            client_order_id=client_order_id,
+        )
+
+    async def _once(self, call: Callable[[], Awaitable[T]]) -> T:
+        try:
+            return await call()
+        except AdapterError:
+            raise
+        except Exception as exc:
+            raise self._error(exc) from exc
+
+    async def _read(
+        self, what: str, call: Callable[[], Awaitable[T]], *, private: bool = False
+    ) -> T:
+        """An idempotent call: credentials checked first, transient errors retried."""
+        if private:
+            self._credentials.require(self._caps.id)
+        log.debug("%s %s", self._caps.id, what)
+        return await self.retry.run(lambda: self._once(call), what=f"{self._caps.id} {what}")
+
+    # -- markets ---------------------------------------------------------------------------
+
+    async def load_markets(self, reload: bool = False) -> dict[str, Market]:
+        """All spot markets by unified symbol (``BTC/USD``); cached after the first call."""
+        if self._markets is None or reload:
+            raw = await self._read("load_markets", lambda: self._client.load_markets(reload))
+            self._markets = {
+                symbol: self._market_from_ccxt(m)
+                for symbol, m in raw.items()
+                if m.get("spot", m.get("type") == "spot")
+            }
+        return self._markets
+
+    async def market(self, symbol: str) -> Market:
+        """One market; raises :class:`UnknownSymbol` with close matches."""
+        markets = await self.load_markets()
+        found = markets.get(symbol) or markets.get(symbol.upper())
+        if found is None:
+            close = difflib.get_close_matches(symbol.upper(), list(markets), n=3, cutoff=0.5)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise UnknownSymbol(
+                f"{self._caps.id} has no market {symbol!r}{hint}", suggestions=close
+            )
+        return found
+
+    def _market_from_ccxt(self, m: Mapping[str, Any]) -> Market:
+        precision = m.get("precision") or {}
+        limits = m.get("limits") or {}
+        return Market(
+            symbol=m["symbol"],
+            venue_id=str(m["id"]),
+            base=m["base"],
+            quote=m["quote"],
+            active=m.get("active") is not False,
+            price_increment=precision.get("price"),
+            amount_increment=precision.get("amount"),
+            min_amount=(limits.get("amount") or {}).get("min"),
+            min_cost=(limits.get("cost") or {}).get("min"),
+            maker_fee=m.get("maker"),
+            taker_fee=m.get("taker"),
+            info=m.get("info"),
+        )
+
+    # -- public market data ----------------------------------------------------------------
+
+    async def fetch_ticker(self, symbol: str) -> Ticker:
+        """Best bid/ask, last price and 24h statistics."""
+        await self.market(symbol)
+        t = await self._read(f"fetch_ticker {symbol}", lambda: self._client.fetch_ticker(symbol))
+        return Ticker(
+            symbol=t["symbol"],
+            timestamp=t.get("timestamp"),
+            bid=t.get("bid"),
+            bid_volume=t.get("bidVolume"),
+            ask=t.get("ask"),
+            ask_volume=t.get("askVolume"),
+            last=t.get("last"),
+            open=t.get("open"),
+            high=t.get("high"),
+            low=t.get("low"),
+            vwap=t.get("vwap"),
+            base_volume=t.get("baseVolume"),
+            quote_volume=t.get("quoteVolume"),
+            info=t.get("info"),
+        )
+
+    async def fetch_order_book(self, symbol: str, limit: int | None = None) -> OrderBook:
+        """An order book snapshot, best levels first (at most ``limit`` a side)."""
+        await self.market(symbol)
+        book = await self._read(
+            f"fetch_order_book {symbol}", lambda: self._client.fetch_order_book(symbol, limit)
+        )
+        return OrderBook.from_ccxt(book, limit)
+
+    async def fetch_trades(
+        self, symbol: str, since: int | None = None, limit: int | None = None
+    ) -> list[Trade]:
+        """Recent public trades, oldest first."""
+        await self.market(symbol)
+        raw = await self._read(
+            f"fetch_trades {symbol}", lambda: self._client.fetch_trades(symbol, since, limit)
+        )
+        return [trade_from_ccxt(t) for t in raw]
+
+    async def fetch_ohlcv(
+        self, symbol: str, timeframe: str = "1m", since: int | None = None, limit: int | None = None
+    ) -> list[Candle]:
+        """Candles, oldest first. ``timeframe`` is ccxt's (``1m``, ``1h``, ``1d``...)."""
+        await self.market(symbol)
+        timeframes = self._client.timeframes or {}
+        if timeframe not in timeframes:
+            raise InvalidOrderRequest(
+                f"{self._caps.id} has no {timeframe!r} candles; use one of {', '.join(timeframes)}"
+            )
+        raw = await self._read(
+            f"fetch_ohlcv {symbol} {timeframe}",
+            lambda: self._client.fetch_ohlcv(symbol, timeframe, since, limit),
+        )
+        return [candle_from_ccxt(symbol, timeframe, row) for row in raw]
+
+    # -- private reads ---------------------------------------------------------------------
+
+    async def fetch_balance(self) -> Balances:
+        """Free, used and total balance per currency."""
+        raw = await self._read("fetch_balance", self._client.fetch_balance, private=True)
+        return balances_from_ccxt(raw)
+
+    async def fetch_trading_fee(self, symbol: str) -> TradingFee:
+        """The account's maker/taker fee for ``symbol``, as fractions (0.0015 = 0.15%)."""
+        await self.market(symbol)
+        raw = await self._read(
+            f"fetch_trading_fee {symbol}",
+            lambda: self._client.fetch_trading_fee(symbol),
+            private=True,
+        )
+        scale = self._venue.fee_scale
+        return TradingFee(
+            symbol=symbol,
+            maker=_dec(raw.get("maker")) * scale,
+            taker=_dec(raw.get("taker")) * scale,
+            info=raw.get("info"),
+        )
+
+    async def fetch_order(self, order_id: str, symbol: str) -> Order:
+        """One order by the venue's id."""
+        await self.market(symbol)
+        raw = await self._read(
+            f"fetch_order {order_id}",
+            lambda: self._client.fetch_order(order_id, symbol),
+            private=True,
+        )
+        return order_from_ccxt(raw, symbol=symbol)
+
+    async def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
+        """Open orders, for one symbol or all."""
+        if symbol is not None:
+            await self.market(symbol)
+        raw = await self._read(
+            "fetch_open_orders", lambda: self._client.fetch_open_orders(symbol), private=True
+        )
+        return [order_from_ccxt(o) for o in raw]
+
+    async def fetch_my_trades(
+        self, symbol: str | None = None, since: int | None = None, limit: int | None = None
+    ) -> list[Fill]:
+        """The account's own executions (fills)."""
+        if symbol is not None:
+            await self.market(symbol)
+        raw = await self._read(
+            "fetch_my_trades",
+            lambda: self._client.fetch_my_trades(symbol, since, limit),
+            private=True,
+        )
+        return [fill_from_ccxt(t) for t in raw]
+
+    # -- orders ----------------------------------------------------------------------------
+
+    async def validate_order(self, request: OrderRequest) -> Market:
+        """Run every check of the pipeline that needs no order request on the wire.
+
+        Raises :class:`UnsupportedOrderType`, :class:`MissingCredentials`,
+        :class:`UnknownSymbol` or :class:`InvalidOrderRequest`; returns the market.
+        """
+        if not isinstance(request, OrderRequest):
+            raise InvalidOrderRequest(
+                f"create_order takes an OrderRequest, got {type(request).__name__}"
+            )
+        self._caps.require(request.type)
+        if not self._caps.paper:
+            self._credentials.require(self._caps.id)
+        market = await self.market(request.symbol)
+        check_market_rules(request, market)
+        if request.client_order_id is not None:
+            self._venue.check_client_order_id(request.client_order_id)
+        return market
+
+    async def create_order(self, request: OrderRequest) -> Order:
+        """Place an order through the one pipeline; never blindly retried.
+
+        Steps: request validation (by the model) -> capability check -> market rules ->
+        venue translation -> client order id -> ccxt call -> typed ``Order``.
+        """
+        await self.validate_order(request)
+        ccxt_type, params = self._venue.order_args(request)
+        client_order_id = request.client_order_id or self._venue.new_client_order_id()
+        params["clientOrderId"] = client_order_id
+        amount = str(request.amount)
+        price = None if request.price is None else str(request.price)
+        log.debug(
+            "%s create_order %s %s %s amount=%s price=%s client_order_id=%s",
+            self._caps.id, request.symbol, request.side.value, ccxt_type, amount, price,
+            client_order_id,
+        )  # fmt: skip
+        try:
+            raw = await self._client.create_order(
+                request.symbol, ccxt_type, request.side.value, amount, price, params
+            )
+        except Exception as exc:
+            raise self._error(exc, client_order_id) from exc
+        return order_from_ccxt(raw, request=request, client_order_id=client_order_id)
+
+    async def cancel_order(self, order_id: str, symbol: str) -> Order:
+        """Cancel an order; returns the order as the venue reports it after the cancel."""
+        await self.market(symbol)
+        self._credentials.require(self._caps.id)
+        raw = await self._once(lambda: self._client.cancel_order(order_id, symbol))
+        return order_from_ccxt(raw, symbol=symbol, default_status=OrderStatus.CANCELED)
+
+
+def open_exchange(
+    exchange_id: str,
+    *,
+    credentials: Credentials | None = None,
+    paper: bool = False,
+    env_file: str | os.PathLike[str] | None = None,
+    retry: RetryPolicy | None = None,
+    timeout_ms: int = 10_000,
+    config: Mapping[str, Any] | None = None,
+) -> Exchange:
+    """Open a typed adapter for ``exchange_id`` (``bitstamp``, ``bitmart`` or ``*_paper_trade``).
+
+    Use it as an async context manager so the connection is closed::
+
+        async with open_exchange("bitstamp") as ex:
+            ticker = await ex.fetch_ticker("BTC/USD")
+
+    Credentials come from ``credentials``, else the environment, else ``env_file``
+    (default ``./.env``). Public calls need none.
+    """
+    caps = capabilities(exchange_id)
+    if paper or caps.paper:
+        raise NotImplementedError(
+            "paper trading lands with issue 4 (paper trading); use the live exchange for now"
+        )
+    return Exchange(
+        caps.id,
+        credentials=credentials,
+        env_file=env_file,
+        retry=retry,
+        timeout_ms=timeout_ms,
+        config=config,
+    )
+
+
+# -- market rules (shared by the live and paper pipelines) -----------------------------------
+
+
+def check_market_rules(request: OrderRequest, market: Market) -> None:
+    """Raise :class:`InvalidOrderRequest` if ``request`` breaks ``market``'s trading rules."""
+    sym = market.symbol
+    if not market.active:
+        raise InvalidOrderRequest(f"market {sym} is not active for trading")
+    if market.amount_increment and request.amount % market.amount_increment:
+        raise InvalidOrderRequest(
+            f"amount {request.amount} is not a multiple of {sym}'s amount increment "
+            f"{market.amount_increment}"
+        )
+    if (
+        request.price is not None
+        and market.price_increment
+        and request.price % market.price_increment
+    ):
+        raise InvalidOrderRequest(
+            f"price {request.price} is not a multiple of {sym}'s price increment "
+            f"{market.price_increment}"
+        )
+    if market.min_amount is not None and request.amount < market.min_amount:
+        raise InvalidOrderRequest(
+            f"amount {request.amount} is below {sym}'s minimum amount "
+            f"{market.min_amount} {market.base}"
+        )
+    notional = request.notional
+    if notional is not None and market.min_cost is not None and notional < market.min_cost:
+        raise InvalidOrderRequest(
+            f"order value {notional} {market.quote} is below {sym}'s minimum cost "
+            f"{market.min_cost} {market.quote}"
+        )
+
+
+# -- ccxt -> models --------------------------------------------------------------------------
+
+
+def _dec(value: Any) -> Decimal:
+    return to_decimal(value) or Decimal(0)
+
+
+def trade_from_ccxt(t: Mapping[str, Any]) -> Trade:
+    """A ccxt public trade as a :class:`Trade`."""
+    side = t.get("side")
+    return Trade(
+        symbol=t["symbol"],
+        id=None if t.get("id") is None else str(t["id"]),
+        timestamp=t.get("timestamp"),
+        side=Side(side) if side else None,
+        price=t["price"],
+        amount=t["amount"],
+        cost=t.get("cost"),
+        info=t.get("info"),
+    )
+
+
+def candle_from_ccxt(symbol: str, timeframe: str, row: list[Any]) -> Candle:
+    """A ccxt OHLCV row ``[ts, o, h, l, c, v]`` as a :class:`Candle`."""
+    return Candle(
+        symbol=symbol,
+        timeframe=timeframe,
+        timestamp=int(row[0]),
+        open=row[1],
+        high=row[2],
+        low=row[3],
+        close=row[4],
+        volume=row[5] if len(row) > 5 else None,
+    )
+
+
+def balances_from_ccxt(raw: Mapping[str, Any]) -> Balances:
+    """ccxt's balance structure as :class:`Balances`."""
+    free, used, total = raw.get("free") or {}, raw.get("used") or {}, raw.get("total") or {}
+    assets = {
+        cur: Balance(
+            currency=cur,
+            free=_dec(free.get(cur)),
+            used=_dec(used.get(cur)),
+            total=_dec(total.get(cur)),
+        )
+        for cur in sorted(set(free) | set(used) | set(total))
+    }
+    return Balances(assets=assets, timestamp=raw.get("timestamp"), info=raw.get("info"))
+
+
+def order_from_ccxt(
+    o: Mapping[str, Any],
+    *,
+    symbol: str | None = None,
+    request: OrderRequest | None = None,
+    client_order_id: str | None = None,
+    default_status: OrderStatus = OrderStatus.OPEN,
+) -> Order:
+    """A ccxt order as an :class:`Order`.
+
+    Venues answer a create or cancel with a few fields only; what the venue did not echo
+    is taken from the request that produced it.
+    """
+    filled = to_decimal(o.get("filled"))
+    status = _CCXT_STATUS.get(str(o.get("status")))
+    if status is None:
+        if o.get("status") == "open" and filled:
+            status = OrderStatus.PARTIALLY_FILLED
+        elif o.get("status") == "open":
+            status = OrderStatus.OPEN
+        else:
+            status = default_status
+    order_type = _CCXT_TYPES.get(str(o.get("type")))
+    if order_type is OrderType.LIMIT and o.get("postOnly"):
+        order_type = OrderType.LIMIT_MAKER
+    if request is not None:
+        order_type = request.type
+    side = o.get("side") or (request.side.value if request else None)
+    fee = o.get("fee") or {}
+    return Order(
+        id=str(o["id"]),
+        client_order_id=o.get("clientOrderId") or client_order_id,
+        symbol=o.get("symbol") or (request.symbol if request else symbol) or "",
+        side=Side(side) if side else Side.BUY,
+        type=order_type,
+        status=status,
+        price=o.get("price")
+        if o.get("price") is not None
+        else (request.price if request else None),
+        amount=o.get("amount")
+        if o.get("amount") is not None
+        else (request.amount if request else None),
+        filled=filled,
+        remaining=o.get("remaining"),
+        average=o.get("average"),
+        cost=o.get("cost"),
+        fee=fee.get("cost"),
+        fee_currency=fee.get("currency"),
+        timestamp=o.get("timestamp"),
+        last_update_timestamp=o.get("lastUpdateTimestamp"),
+        info=o.get("info"),
+    )
+
+
+def fill_from_ccxt(t: Mapping[str, Any]) -> Fill:
+    """A ccxt "my trade" as a :class:`Fill`."""
+    fee = t.get("fee") or {}
+    side = t.get("side")
+    return Fill(
+        id=str(t["id"]),
+        order_id=None if t.get("order") is None else str(t["order"]),
+        client_order_id=t.get("clientOrderId"),
+        symbol=t["symbol"],
+        side=Side(side) if side else None,
+        price=t["price"],
+        amount=t["amount"],
+        cost=t.get("cost"),
+        fee=fee.get("cost"),
+        fee_currency=fee.get("currency"),
+        taker_or_maker=t.get("takerOrMaker"),
+        timestamp=t.get("timestamp"),
+        info=t.get("info"),
+    )

@@ -1,0 +1,347 @@
+"""Typed, frozen models for everything the adapters return or accept.
+
+Money (prices, amounts, costs, fees) is ``Decimal``, converted from ccxt's values through
+``str``: never through binary float arithmetic. Order books are the exception, by measurement:
+ccxt already holds book levels as floats, so a book keeps float levels (copied, because ccxt
+mutates its book in place) and offers Decimal accessors for the levels a caller reads.
+
+Every model that comes from a venue keeps the venue's raw payload in ``info``; it is left
+out of ``repr`` so printing a model never dumps a payload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from .enums import OrderStatus, OrderType, Side
+from .errors import InvalidOrderRequest
+
+__all__ = [
+    "Balance",
+    "Balances",
+    "Candle",
+    "Fill",
+    "Market",
+    "Order",
+    "OrderBook",
+    "OrderRequest",
+    "OrderStatus",
+    "OrderType",
+    "Side",
+    "Ticker",
+    "Trade",
+    "TradingFee",
+    "to_decimal",
+]
+
+
+def to_decimal(value: Any) -> Decimal | None:
+    """Convert a ccxt number (float, int, str, Decimal or None) to ``Decimal`` via ``str``."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, bool):
+        raise TypeError("a bool is not a number")
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a number") from None
+
+
+def _money(value: Any) -> Any:
+    return to_decimal(value)
+
+
+Money = Annotated[Decimal, BeforeValidator(_money)]
+OptMoney = Annotated[Decimal | None, BeforeValidator(_money)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class _VenueModel(_Model):
+    info: Any = Field(default=None, repr=False)
+
+
+class Market(_VenueModel):
+    """One spot market. Fees are fractions (0.0015 means 0.15%)."""
+
+    symbol: str
+    venue_id: str
+    base: str
+    quote: str
+    active: bool
+    price_increment: OptMoney = None
+    amount_increment: OptMoney = None
+    min_amount: OptMoney = None
+    min_cost: OptMoney = None
+    maker_fee: OptMoney = None
+    taker_fee: OptMoney = None
+
+
+class TradingFee(_VenueModel):
+    """The account's fee for one market, as fractions."""
+
+    symbol: str
+    maker: Money
+    taker: Money
+
+
+class Ticker(_VenueModel):
+    """Best prices and 24h statistics."""
+
+    symbol: str
+    timestamp: int | None = None
+    bid: OptMoney = None
+    bid_volume: OptMoney = None
+    ask: OptMoney = None
+    ask_volume: OptMoney = None
+    last: OptMoney = None
+    open: OptMoney = None
+    high: OptMoney = None
+    low: OptMoney = None
+    vwap: OptMoney = None
+    base_volume: OptMoney = None
+    quote_volume: OptMoney = None
+
+
+Level = tuple[float, float]
+
+
+class OrderBook(_Model):
+    """An order book snapshot: bids and asks best-first as ``(price, amount)`` float tuples.
+
+    Floats because ccxt holds its books as floats (Decimal would add cost, not precision);
+    use :meth:`bid`, :meth:`ask`, :attr:`best_bid` and friends for Decimal values.
+    """
+
+    symbol: str
+    bids: tuple[Level, ...]
+    asks: tuple[Level, ...]
+    timestamp: int | None = None
+    nonce: int | None = None
+
+    @classmethod
+    def from_ccxt(cls, book: Mapping[str, Any], depth: int | None = None) -> OrderBook:
+        """Copy a ccxt book (REST result or ccxt.pro's live book) without validation cost."""
+        bids = book["bids"] if depth is None else book["bids"][:depth]
+        asks = book["asks"] if depth is None else book["asks"][:depth]
+        return cls.model_construct(
+            symbol=book["symbol"],
+            bids=tuple((float(lv[0]), float(lv[1])) for lv in bids),
+            asks=tuple((float(lv[0]), float(lv[1])) for lv in asks),
+            timestamp=book.get("timestamp"),
+            nonce=book.get("nonce"),
+        )
+
+    def bid(self, index: int = 0) -> tuple[Decimal, Decimal]:
+        """The ``index``-th best bid as ``(price, amount)`` Decimals."""
+        price, amount = self.bids[index]
+        return Decimal(repr(price)), Decimal(repr(amount))
+
+    def ask(self, index: int = 0) -> tuple[Decimal, Decimal]:
+        """The ``index``-th best ask as ``(price, amount)`` Decimals."""
+        price, amount = self.asks[index]
+        return Decimal(repr(price)), Decimal(repr(amount))
+
+    @property
+    def best_bid(self) -> Decimal | None:
+        """Best bid price, or None on an empty side."""
+        return Decimal(repr(self.bids[0][0])) if self.bids else None
+
+    @property
+    def best_ask(self) -> Decimal | None:
+        """Best ask price, or None on an empty side."""
+        return Decimal(repr(self.asks[0][0])) if self.asks else None
+
+    @property
+    def mid(self) -> Decimal | None:
+        """Mid price, or None if a side is empty."""
+        if not self.bids or not self.asks:
+            return None
+        return (Decimal(repr(self.bids[0][0])) + Decimal(repr(self.asks[0][0]))) / 2
+
+    def levels(self, side: Side) -> Iterator[tuple[Decimal, Decimal]]:
+        """Decimal levels of the side a taker on ``side`` would NOT hit (bids for BUY)."""
+        for price, amount in self.bids if side is Side.BUY else self.asks:
+            yield Decimal(repr(price)), Decimal(repr(amount))
+
+
+class Trade(_VenueModel):
+    """A public trade."""
+
+    symbol: str
+    id: str | None = None
+    timestamp: int | None = None
+    side: Side | None = None
+    price: Money
+    amount: Money
+    cost: OptMoney = None
+
+
+class Candle(_Model):
+    """One OHLCV candle; ``timestamp`` is the candle's open time in ms."""
+
+    symbol: str
+    timeframe: str
+    timestamp: int
+    open: Money
+    high: Money
+    low: Money
+    close: Money
+    volume: OptMoney = None
+
+
+class Balance(_Model):
+    """One currency's balance."""
+
+    currency: str
+    free: Money = Decimal(0)
+    used: Money = Decimal(0)
+    total: Money = Decimal(0)
+
+
+class Balances(_VenueModel):
+    """All balances of the account, keyed by currency code."""
+
+    assets: dict[str, Balance]
+    timestamp: int | None = None
+
+    def __getitem__(self, currency: str) -> Balance:
+        return self.assets.get(currency.upper(), Balance(currency=currency.upper()))
+
+    def __iter__(self) -> Iterator[str]:  # type: ignore[override]
+        return iter(self.assets)
+
+    def nonzero(self) -> dict[str, Balance]:
+        """Only the currencies with a non-zero total."""
+        return {k: v for k, v in self.assets.items() if v.total != 0}
+
+
+class Order(_VenueModel):
+    """An order as the venue (or the paper engine) reports it."""
+
+    id: str
+    client_order_id: str | None = None
+    symbol: str
+    side: Side
+    type: OrderType | None = None
+    status: OrderStatus
+    price: OptMoney = None
+    amount: OptMoney = None
+    filled: OptMoney = None
+    remaining: OptMoney = None
+    average: OptMoney = None
+    cost: OptMoney = None
+    fee: OptMoney = None
+    fee_currency: str | None = None
+    timestamp: int | None = None
+    last_update_timestamp: int | None = None
+
+
+class Fill(_VenueModel):
+    """One execution of one of our orders (a "my trade")."""
+
+    id: str
+    order_id: str | None = None
+    client_order_id: str | None = None
+    symbol: str
+    side: Side | None = None
+    price: Money
+    amount: Money
+    cost: OptMoney = None
+    fee: OptMoney = None
+    fee_currency: str | None = None
+    taker_or_maker: str | None = None
+    timestamp: int | None = None
+
+
+def _strict_number(value: Any, field: str) -> Any:
+    """Accept Decimal, str or int; refuse float (binary rounding) and bool with a hint."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"{field} must be a number, got {value!r}")
+    if isinstance(value, float):
+        raise ValueError(
+            f"{field}={value!r} is a float; pass Decimal({str(value)!r}) or the string "
+            f"{str(value)!r} so no binary rounding reaches the exchange"
+        )
+    if isinstance(value, int | Decimal):
+        number = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError(f"{field}={value!r} is not a decimal number") from None
+    else:
+        raise ValueError(
+            f"{field} must be a Decimal or a numeric string, got {type(value).__name__}"
+        )
+    if not number.is_finite():
+        raise ValueError(f"{field}={value!r} must be finite (no NaN or infinity)")
+    if number <= 0:
+        raise ValueError(f"{field}={value!r} must be greater than 0")
+    return number
+
+
+class OrderRequest(_Model):
+    """What the caller wants placed. Validated on construction.
+
+    ``amount`` and ``price`` take ``Decimal`` or numeric strings; floats are refused so no
+    binary rounding reaches the exchange. ``price`` is required for LIMIT and LIMIT_MAKER
+    and refused for MARKET. Invalid input raises :class:`InvalidOrderRequest`.
+    """
+
+    symbol: str = Field(min_length=3, max_length=40)
+    side: Side
+    type: OrderType
+    amount: Decimal
+    price: Decimal | None = None
+    client_order_id: str | None = None
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise InvalidOrderRequest(_summarise(exc)) from None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check_inputs(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for key, parse in (("side", Side.parse), ("type", OrderType.parse)):
+            if isinstance(data.get(key), str):
+                data[key] = parse(data[key])
+        data["amount"] = _strict_number(data.get("amount"), "amount")
+        if data["amount"] is None:
+            raise ValueError("amount is required")
+        data["price"] = _strict_number(data.get("price"), "price")
+        order_type = data.get("type")
+        if order_type in (OrderType.LIMIT, OrderType.LIMIT_MAKER) and data["price"] is None:
+            raise ValueError(f"price is required for {order_type.value} orders")
+        if order_type is OrderType.MARKET and data["price"] is not None:
+            raise ValueError("price is not accepted for MARKET orders; omit it")
+        return data
+
+    @property
+    def notional(self) -> Decimal | None:
+        """``price * amount`` when there is a price."""
+        return None if self.price is None else self.price * self.amount
+
+
+def _summarise(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "__root__")
+        msg = str(err.get("msg", "")).removeprefix("Value error, ")
+        parts.append(f"{where}: {msg}" if where else msg)
+    return "invalid order request: " + "; ".join(parts)

@@ -1,0 +1,17 @@
+"""Venue modules: one small file per exchange holding only what differs."""
+
+from __future__ import annotations
+
+from ..capabilities import capabilities
+from .base import Venue
+from .bitmart import BitmartVenue
+from .bitstamp import BitstampVenue
+
+__all__ = ["Venue", "get_venue"]
+
+_VENUES: dict[str, Venue] = {v.id: v for v in (BitstampVenue(), BitmartVenue())}
+
+
+def get_venue(exchange_id: str) -> Venue:
+    """The venue for a live or paper exchange id; raises ``UnknownExchange``."""
+    return _VENUES[capabilities(exchange_id).exchange_id]

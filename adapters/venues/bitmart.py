@@ -1,0 +1,81 @@
+"""BitMart: only what differs from the generic adapter."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ..enums import OrderType
+from ..errors import (
+    AdapterError,
+    AuthenticationFailed,
+    ClockSkew,
+    ExchangeUnavailable,
+    InsufficientFunds,
+    OrderNotFound,
+    OrderRejected,
+    RateLimited,
+)
+from ..models import OrderRequest
+from .base import Venue
+
+__all__ = ["BitmartVenue"]
+
+
+class BitmartVenue(Venue):
+    """BitMart spot. The API memo is ccxt's ``uid`` (see the capability card)."""
+
+    id: ClassVar[str] = "bitmart"
+    ccxt_name: ClassVar[str] = "bitmart"
+    # BitMart: client_order_id is at most 32 letters and digits.
+    client_order_id_max_len: ClassVar[int] = 32
+    error_codes: ClassVar[dict[str, type[AdapterError]]] = {
+        "30005": AuthenticationFailed,  # X-BM-SIGN is wrong
+        "30007": ClockSkew,  # timestamp too old
+        "30008": ClockSkew,  # timestamp in the future
+        "30013": RateLimited,
+        "50020": InsufficientFunds,  # balance not enough
+        "50029": OrderRejected,  # below minimum notional
+        "50030": OrderRejected,  # already canceled
+        "50032": OrderNotFound,
+        "50034": OrderRejected,  # post-only / IOC: price high, no matching depth
+        "50035": OrderRejected,  # post-only / IOC: price low, no matching depth
+        "51011": OrderRejected,  # below minimum notional
+        "53001": AuthenticationFailed,  # KYC country restricted
+        "70003": ExchangeUnavailable,  # "net error, please try later"
+    }
+
+    def patch_client_class(self, base: type[Any]) -> type[Any]:
+        """Load spot markets only.
+
+        ccxt 4.5.70 also fetches contract markets from a second host on every
+        ``load_markets``; this adapter is spot-only, so that call is wasted time and one
+        more way for start-up to fail.
+        """
+
+        class BitmartSpot(base):  # type: ignore[misc]
+            async def fetch_markets(self, params: Any = None) -> Any:
+                return await self.fetch_spot_markets(params or {})
+
+        BitmartSpot.__name__ = BitmartSpot.__qualname__ = "bitmart"
+        return BitmartSpot
+
+    def order_args(self, request: OrderRequest) -> tuple[str, dict[str, Any]]:
+        """LIMIT_MAKER goes out as BitMart's own order type ``limit_maker``."""
+        if request.type is OrderType.LIMIT_MAKER:
+            return "limit_maker", {}
+        return super().order_args(request)
+
+    def point_at(self, client: Any, http_url: str | None = None, ws_url: str | None = None) -> None:
+        """Send REST and WebSocket (public and private) traffic elsewhere."""
+        api = dict(client.urls["api"])
+        if http_url is not None:
+            api["spot"] = api["swap"] = http_url.rstrip("/")
+        if ws_url is not None:
+            base = ws_url.rstrip("/")
+            api["ws"] = {
+                "spot": {
+                    "public": f"{base}/api?protocol=1.1",
+                    "private": f"{base}/user?protocol=1.1",
+                }
+            }
+        client.urls["api"] = api
