@@ -1,0 +1,414 @@
+"""Re-record the REST cassettes LIVE against Bitstamp and BitMart (needs internet).
+
+Meant for a developer with network access and real API keys; never run by the tests.
+It replays nothing: every call goes to the exchange and is written to a fresh
+cassette under ``--out`` (default ``build/live-cassettes``), one cassette per call
+with the market-loading requests first, like ``scripts/build_cassettes.py`` does from
+the reference payloads. Compare the output with ``cassettes/`` by hand before
+adopting anything, and regenerate the expected values if you do.
+
+Levels, each opt-in:
+
+* default: public calls only (markets, ticker, order book, trades, OHLCV, BitMart time);
+* ``--private``: read-only signed calls (balance, fees, open orders, my trades,
+  Bitstamp websockets token);
+* ``--private --i-understand-this-places-orders``: also creates REAL limit and
+  post-only orders far below the market (the same arguments as the cassettes), then
+  cancels and fetches them; every order created is cancelled in a ``finally``;
+* ``--include-market-orders`` (with the two above): also a REAL Bitstamp market buy,
+  which fills and spends money.
+
+Error cassettes are not recorded live: provoking them safely is not possible.
+
+Credentials come from ``.env`` (python-dotenv) or the environment: BITSTAMP_API_KEY,
+BITSTAMP_API_SECRET, BITMART_API_KEY, BITMART_API_SECRET, BITMART_API_MEMO.
+
+Scrubbing: auth headers are filtered (``filter_headers``) and, as a second line, only
+``Content-Type`` survives on requests and responses (no cookies, nonces or header
+timestamps); account ids, user ids, uids, tokens, memos and addresses in JSON or form
+bodies are replaced with ``0`` / ``"scrubbed"``; the written files are finally
+searched for the real key, secret and memo and deleted if any is found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import importlib.util
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import ccxt
+import ccxt.pro
+import vcr
+import yaml
+from dotenv import dotenv_values
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MATCH_ON = ["method", "uri", "body"]
+KEPT_HEADERS = {"content-type"}
+AUTH_HEADERS = [
+    "X-Auth",
+    "X-Auth-Signature",
+    "X-Auth-Nonce",
+    "X-Auth-Timestamp",
+    "X-Auth-Version",
+    "X-BM-KEY",
+    "X-BM-SIGN",
+    "X-BM-TIMESTAMP",
+    "X-BM-BROKER-ID",
+    "Authorization",
+    "Cookie",
+    "Set-Cookie",
+]
+# Compared after lower-casing and dropping underscores, so user_id / userId both match.
+SENSITIVE_FIELDS = {
+    "userid",
+    "uid",
+    "accountid",
+    "subaccountid",
+    "tradeaccountid",
+    "token",
+    "memo",
+    "address",
+    "addressmemo",
+    "apikey",
+    "key",
+    "secret",
+    "sign",
+    "signature",
+    "nonce",
+    "email",
+}
+ENV_KEYS: dict[str, dict[str, str]] = {
+    "bitstamp": {"apiKey": "BITSTAMP_API_KEY", "secret": "BITSTAMP_API_SECRET"},
+    "bitmart": {
+        "apiKey": "BITMART_API_KEY",
+        "secret": "BITMART_API_SECRET",
+        "uid": "BITMART_API_MEMO",
+    },
+}
+PUBLIC = {"load_markets", "fetch_ticker", "fetch_order_book", "fetch_trades", "fetch_ohlcv"}
+PUBLIC |= {"fetch_time"}
+PRIVATE_READ = {
+    "fetch_balance",
+    "fetch_trading_fee",
+    "fetch_open_orders",
+    "fetch_my_trades",
+    "private_post_websockets_token",
+}
+
+
+def _load_build_module() -> ModuleType:
+    # Reuse the call list and the spot-only BitMart client of the offline build so
+    # both scripts record the same calls; loaded by path because scripts/ is not a package.
+    path = Path(__file__).resolve().with_name("build_cassettes.py")
+    spec = importlib.util.spec_from_file_location("build_cassettes", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("build_cassettes", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+build = _load_build_module()
+
+
+# --------------------------------------------------------------------------- scrubbing
+
+
+def _scrub_value(value: Any) -> Any:
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int | float):
+        return 0
+    return "scrubbed"
+
+
+def scrub_json(value: Any) -> Any:
+    """Replace sensitive fields at any depth, keeping each value's JSON type family."""
+    if isinstance(value, dict):
+        return {
+            k: _scrub_value(v)
+            if k.lower().replace("_", "") in SENSITIVE_FIELDS and not isinstance(v, dict | list)
+            else scrub_json(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [scrub_json(v) for v in value]
+    return value
+
+
+def _scrub_body(body: bytes | str | None, content_type: str) -> bytes | str | None:
+    if not body:
+        return body
+    text = body.decode("utf-8") if isinstance(body, bytes) else body
+    if "json" in content_type or text.lstrip().startswith(("{", "[")):
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            return body
+        return json.dumps(scrub_json(parsed), separators=(",", ":"), ensure_ascii=False)
+    if "x-www-form-urlencoded" in content_type:
+        pairs = parse_qsl(text, keep_blank_values=True)
+        return urlencode(
+            [
+                (k, "scrubbed" if k.lower().replace("_", "") in SENSITIVE_FIELDS else v)
+                for k, v in pairs
+            ]
+        )
+    return body
+
+
+def _only_kept_headers(headers: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in headers.items() if k.lower() in KEPT_HEADERS}
+
+
+def scrub_request(request: Any) -> Any:
+    """vcrpy ``before_record_request``: keep Content-Type only and scrub body fields."""
+    request.headers = _only_kept_headers(request.headers)
+    content_type = str(request.headers.get("Content-Type", "")).lower()
+    request.body = _scrub_body(request.body, content_type)
+    return request
+
+
+def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
+    """vcrpy ``before_record_response``: keep Content-Type only and scrub body fields."""
+    response["headers"] = _only_kept_headers(response["headers"])
+    content_type = " ".join(response["headers"].get("Content-Type", [])).lower()
+    body = response.get("body", {})
+    if "string" in body:
+        scrubbed = _scrub_body(body["string"], content_type)
+        body["string"] = scrubbed.encode("utf-8") if isinstance(scrubbed, str) else scrubbed
+    return response
+
+
+def make_recorder() -> vcr.VCR:
+    """The vcrpy configuration for live recording."""
+    return vcr.VCR(
+        record_mode="all",
+        match_on=MATCH_ON,
+        filter_headers=AUTH_HEADERS,
+        before_record_request=scrub_request,
+        before_record_response=scrub_response,
+    )
+
+
+# --------------------------------------------------------------------------- recording
+
+
+@dataclass(frozen=True)
+class LiveCall:
+    """One live call to record into ``<out>/<exchange>/<name>.yaml``."""
+
+    exchange: str
+    name: str
+    method: str
+    args: tuple[Any, ...]
+
+
+def read_credentials(env_file: Path) -> dict[str, dict[str, str]]:
+    """Credentials per exchange from ``.env`` (or the environment); missing ones are omitted."""
+    values = {**dotenv_values(env_file), **os.environ} if env_file.exists() else dict(os.environ)
+    found: dict[str, dict[str, str]] = {}
+    for exchange, keys in ENV_KEYS.items():
+        creds = {field: values.get(var) or "" for field, var in keys.items()}
+        if all(creds.values()):
+            found[exchange] = creds
+    return found
+
+
+def planned_calls(exchanges: Sequence[str], private: bool, orders: bool) -> list[LiveCall]:
+    """The non-chained calls to record, taken from the offline build's specs."""
+    allowed = PUBLIC | (PRIVATE_READ if private else set())
+    calls = []
+    for spec in build.SPECS:
+        if spec.exchange in exchanges and not spec.is_error and spec.method in allowed:
+            calls.append(LiveCall(spec.exchange, spec.name, spec.method, spec.args))
+    return calls
+
+
+def order_specs(exchanges: Sequence[str], market: bool) -> list[LiveCall]:
+    """The order-creating calls (limit and post-only, optionally market) from the specs."""
+    names = {"create_order_limit", "create_order_limit_maker"} | (
+        {"create_order_market"} if market else set()
+    )
+    return [
+        LiveCall(s.exchange, s.name, s.method, s.args)
+        for s in build.SPECS
+        if s.exchange in exchanges and s.name in names
+    ]
+
+
+def make_live_client(exchange: str, credentials: Mapping[str, str]) -> Any:
+    """A real ccxt.pro client (spot-only markets for BitMart, like the adapter)."""
+    base = build.SpotOnlyBitmart if exchange == "bitmart" else ccxt.pro.bitstamp
+    return base({"enableRateLimit": True, **credentials})
+
+
+def _annotate(path: Path, call: LiveCall) -> None:
+    # Same layout as the offline cassettes: a header comment and a sources list.
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    document["sources"] = [
+        {
+            "interaction": i,
+            "request": f"{x['request']['method']} {x['request']['uri']}",
+            "reference_file": "live",
+            "source": f"live recording {stamp} by scripts/record_cassettes.py",
+            "status": x["response"]["status"]["code"],
+        }
+        for i, x in enumerate(document["interactions"])
+    ]
+    header = (
+        f"# vcrpy cassette: {call.exchange} {call.method}{call.args!r} recorded live {stamp}.\n"
+        "# Auth headers filtered, ids/tokens scrubbed by scripts/record_cassettes.py.\n"
+    )
+    path.write_text(
+        header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=10_000),
+        encoding="utf-8",
+    )
+
+
+async def record_one(
+    call: LiveCall, credentials: Mapping[str, str], out: Path, recorder: vcr.VCR
+) -> Any:
+    """Record one call into a fresh cassette; return the ccxt result (exceptions propagate)."""
+    path = out / call.exchange / f"{call.name}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    client = make_live_client(call.exchange, credentials)
+    try:
+        with recorder.use_cassette(str(path)):
+            return await getattr(client, call.method)(*call.args)
+    finally:
+        await client.close()
+        if path.exists():
+            _annotate(path, call)
+            print(f"recorded {path}")
+
+
+async def record_orders(
+    creates: Sequence[LiveCall],
+    credentials: Mapping[str, Mapping[str, str]],
+    out: Path,
+    recorder: vcr.VCR,
+) -> None:
+    """Create each order, record cancel/fetch of the first, and always cancel what was created."""
+    created: list[tuple[LiveCall, str]] = []
+    try:
+        for call in creates:
+            order = await record_one(call, credentials[call.exchange], out, recorder)
+            if call.name != "create_order_market":
+                created.append((call, str(order["id"])))
+        recorded_cancel: set[str] = set()
+        for call, order_id in list(created):
+            if call.exchange in recorded_cancel:
+                continue
+            symbol = call.args[0]
+            cancel = LiveCall(call.exchange, "cancel_order", "cancel_order", (order_id, symbol))
+            await record_one(cancel, credentials[call.exchange], out, recorder)
+            created.remove((call, order_id))
+            recorded_cancel.add(call.exchange)
+            fetch = LiveCall(call.exchange, "fetch_order", "fetch_order", (order_id, symbol))
+            await record_one(fetch, credentials[call.exchange], out, recorder)
+    finally:
+        for call, order_id in created:
+            client = make_live_client(call.exchange, credentials[call.exchange])
+            try:
+                await client.cancel_order(order_id, call.args[0])
+                print(f"cancelled {call.exchange} order {order_id} (not recorded)")
+            except ccxt.BaseError as exc:
+                print(f"could not cancel {call.exchange} order {order_id}: {exc!r}")
+            finally:
+                await client.close()
+
+
+def check_no_secrets(out: Path, credentials: Mapping[str, Mapping[str, str]]) -> list[Path]:
+    """Delete and return every written cassette that still contains a real credential."""
+    leaked = []
+    secrets = [v for creds in credentials.values() for v in creds.values() if len(v) >= 4]
+    for path in sorted(out.rglob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        if any(secret in text for secret in secrets):
+            path.unlink()
+            leaked.append(path)
+    return leaked
+
+
+async def run(args: argparse.Namespace) -> int:
+    """Record everything the flags allow."""
+    exchanges = list(build.DUMMY_CREDENTIALS) if args.exchange == "all" else [args.exchange]
+    credentials = read_credentials(args.env_file)
+    recorder = make_recorder()
+    out: Path = args.out
+    failures = 0
+    for call in planned_calls(exchanges, args.private, False):
+        needs_keys = call.method not in PUBLIC
+        if needs_keys and call.exchange not in credentials:
+            print(f"skip {call.exchange}/{call.name}: no credentials in {args.env_file}")
+            continue
+        try:
+            await record_one(call, credentials.get(call.exchange, {}), out, recorder)
+        except ccxt.BaseError as exc:
+            failures += 1
+            print(f"{call.exchange}/{call.name} failed: {exc!r}")
+    if args.private and args.i_understand_this_places_orders:
+        creates = [
+            c
+            for c in order_specs(exchanges, args.include_market_orders)
+            if c.exchange in credentials
+        ]
+        await record_orders(creates, credentials, out, recorder)
+    leaked = check_no_secrets(out, credentials)
+    for path in leaked:
+        print(f"DELETED {path}: it contained a real credential", file=sys.stderr)
+    return 1 if leaked or failures else 0
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse and validate the command line."""
+    parser = argparse.ArgumentParser(
+        description="Re-record the REST cassettes live (internet and real keys needed).",
+        epilog="Nothing here runs in the tests. See the module docstring for the safety levels.",
+    )
+    parser.add_argument("--exchange", choices=["bitstamp", "bitmart", "all"], default="all")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "build" / "live-cassettes")
+    parser.add_argument("--env-file", type=Path, default=REPO_ROOT / ".env")
+    parser.add_argument("--private", action="store_true", help="also record signed read-only calls")
+    parser.add_argument(
+        "--i-understand-this-places-orders",
+        action="store_true",
+        help="with --private: create REAL limit/post-only orders, then cancel them",
+    )
+    parser.add_argument(
+        "--include-market-orders",
+        action="store_true",
+        help="with the two above: also a REAL Bitstamp market buy (it fills)",
+    )
+    args = parser.parse_args(argv)
+    if args.i_understand_this_places_orders and not args.private:
+        parser.error("--i-understand-this-places-orders requires --private")
+    if args.include_market_orders and not args.i_understand_this_places_orders:
+        parser.error("--include-market-orders requires --i-understand-this-places-orders")
+    return args
+
+
+def main(argv: Sequence[str] | None = None, runner: Callable[..., Any] = asyncio.run) -> int:
+    """Command-line entry point."""
+    args = parse_args(argv)
+    result: int = runner(run(args))
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())
