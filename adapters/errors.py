@@ -32,6 +32,7 @@ __all__ = [
     "UnsupportedOrderType",
     "VenueClassifier",
     "from_ccxt",
+    "payload_messages",
     "venue_payload",
 ]
 
@@ -129,16 +130,39 @@ def venue_payload(message: str) -> dict[str, Any] | None:
     return payload if isinstance(payload, dict) else None
 
 
+def payload_messages(payload: Mapping[str, Any]) -> list[str]:
+    """The human-readable messages in a venue error payload, however nested.
+
+    Venues put them under ``message``/``reason``/``error``, as a string, a list, or a
+    field-keyed dict of lists (Bitstamp: ``{"reason": {"amount": ["..."]}}``).
+    """
+    out: list[str] = []
+
+    def walk(value: Any, field: str | None) -> None:
+        if isinstance(value, str):
+            if value:
+                out.append(f"{field}: {value}" if field and field != "__all__" else value)
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                walk(item, str(key))
+        elif isinstance(value, list):
+            for item in value:
+                walk(item, field)
+
+    for key in ("message", "reason", "error", "msg"):
+        walk(payload.get(key), None)
+    return out
+
+
 def _reason(payload: Mapping[str, Any] | None, fallback: str) -> str:
     if not payload:
         return fallback
-    for key in ("message", "reason", "error", "msg"):
-        value = payload.get(key)
-        if value:
-            text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-            code = payload.get("code") or payload.get("response_code")
-            return f"{text} (code {code})" if code not in (None, "") else text
-    return fallback
+    messages = payload_messages(payload)
+    if not messages:
+        return fallback
+    code = payload.get("code") or payload.get("response_code")
+    text = "; ".join(messages)
+    return f"{text} (code {code})" if code not in (None, "") else text
 
 
 def _ccxt_table() -> list[tuple[type[BaseException], type[AdapterError]]]:

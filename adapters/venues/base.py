@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from ..capabilities import Capabilities, capabilities
 from ..enums import OrderType
-from ..errors import AdapterError, InvalidOrderRequest
+from ..errors import AdapterError, InvalidOrderRequest, payload_messages
 from ..models import OrderRequest
 
 __all__ = ["Venue"]
@@ -96,7 +96,7 @@ class Venue:
             code = payload.get(key)
             if code is not None and str(code) in self.error_codes:
                 return self.error_codes[str(code)]
-        for text in _messages(payload):
+        for text in payload_messages(payload):
             if text in self.error_messages:
                 return self.error_messages[text]
         return None
@@ -104,19 +104,3 @@ class Venue:
     def point_at(self, client: Any, http_url: str | None = None, ws_url: str | None = None) -> None:
         """Send the client's REST and/or WebSocket traffic to other base URLs (tests, replay)."""
         raise NotImplementedError
-
-
-def _messages(payload: Mapping[str, Any]) -> list[str]:
-    out: list[str] = []
-    for key in ("reason", "message", "error"):
-        value = payload.get(key)
-        if isinstance(value, str):
-            out.append(value)
-        elif isinstance(value, Mapping):
-            for item in value.values():
-                out.extend(
-                    v for v in (item if isinstance(item, list) else [item]) if isinstance(v, str)
-                )
-        elif isinstance(value, list):
-            out.extend(v for v in value if isinstance(v, str))
-    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -10,14 +11,18 @@ from ..errors import (
     AdapterError,
     AuthenticationFailed,
     ClockSkew,
+    InsufficientFunds,
     OrderNotFound,
     OrderRejected,
     RateLimited,
+    payload_messages,
 )
 from ..models import OrderRequest
 from .base import Venue
 
 __all__ = ["BitstampVenue"]
+
+_FUNDS_HINT = "Check your account balance for details."
 
 
 class BitstampVenue(Venue):
@@ -39,11 +44,29 @@ class BitstampVenue(Venue):
         "API0017": ClockSkew,  # X-Auth-Timestamp outside the allowed window
         "400.002": RateLimited,
         "400.021": OrderRejected,  # price too far from the market
+        "403.004": AuthenticationFailed,  # trading unavailable for this account
     }
     error_messages: ClassVar[dict[str, type[AdapterError]]] = {
         "Order not found.": OrderNotFound,
         "Order not found": OrderNotFound,
     }
+
+    def classify_error(self, payload: Mapping[str, Any]) -> type[AdapterError] | None:
+        """Codes and exact messages first, then Bitstamp's two free-text families.
+
+        Insufficient-funds answers carry amounts in the text ("You have only 0.012 ETH
+        available. Check your account balance for details."), so they match on the fixed
+        tail; a reason keyed by request field (``{"amount": [...]}``) is a validation
+        rejection of the order.
+        """
+        found = super().classify_error(payload)
+        if found is not None:
+            return found
+        if any(_FUNDS_HINT in text for text in payload_messages(payload)):
+            return InsufficientFunds
+        if isinstance(payload.get("reason"), Mapping):
+            return OrderRejected
+        return None
 
     def order_args(self, request: OrderRequest) -> tuple[str, dict[str, Any]]:
         """LIMIT_MAKER is a limit order with ``moc_order`` (maker-or-cancel).

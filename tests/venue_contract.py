@@ -1,0 +1,241 @@
+"""The shared venue test suite: every typed method, replayed from cassettes.
+
+A venue test module subclasses :class:`VenueContract` and fills in ``EXCHANGE`` and
+``EXPECT`` with values read from the source payloads (the strings the venue sent), so a
+third venue gets the same coverage by writing one small module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import pytest
+
+from adapters import (
+    Credentials,
+    InvalidOrderRequest,
+    MissingCredentials,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Side,
+    UnknownSymbol,
+    UnsupportedOrderType,
+)
+from adapters.exchange import Exchange
+
+from .conftest import replay, requests_to
+
+D = Decimal
+
+
+def raw(method: str, *args: Any) -> Callable[[Exchange], Awaitable[Any]]:
+    """A call on the raw ccxt client, errors mapped by the adapter's one mapping."""
+
+    def call(ex: Exchange) -> Awaitable[Any]:
+        return ex._once(lambda: getattr(ex.client, method)(*args))
+
+    return call
+
+
+class VenueContract:
+    """Subclass with ``EXCHANGE`` and ``EXPECT`` to test one venue."""
+
+    EXCHANGE: ClassVar[str]
+    #: Expected typed values, keyed by cassette name; each taken from the source payload.
+    EXPECT: ClassVar[dict[str, dict[str, Any]]]
+    #: URL fragment of the venue's order-placement endpoint(s).
+    ORDER_PATH: ClassVar[str]
+
+    @pytest.fixture
+    def ex(self, make_exchange: Callable[..., Exchange]) -> Exchange:
+        return make_exchange(self.EXCHANGE)
+
+    # -- market data ---------------------------------------------------------------------
+
+    async def test_load_markets(self, ex: Exchange) -> None:
+        exp = self.EXPECT["load_markets"]
+        with replay(self.EXCHANGE, "load_markets"):
+            markets = await ex.load_markets()
+        assert set(exp["symbols"]) <= set(markets)
+        m = markets[exp["symbol"]]
+        for field, value in exp["market"].items():
+            assert getattr(m, field) == value, field
+
+    async def test_unknown_symbol_suggests_close_matches(self, ex: Exchange) -> None:
+        exp = self.EXPECT["load_markets"]
+        misspelt = exp["symbol"].replace("/", "")
+        with replay(self.EXCHANGE, "load_markets"), pytest.raises(UnknownSymbol) as info:
+            await ex.market(misspelt)
+        assert exp["symbol"] in info.value.suggestions
+        assert misspelt in str(info.value)
+
+    async def test_fetch_ticker(self, ex: Exchange) -> None:
+        exp = self.EXPECT["fetch_ticker"]
+        with replay(self.EXCHANGE, "fetch_ticker"):
+            t = await ex.fetch_ticker(exp["symbol"])
+        for field, value in exp["fields"].items():
+            assert getattr(t, field) == value, field
+        assert t.info is not None and "info" not in repr(t)
+
+    async def test_fetch_order_book(self, ex: Exchange) -> None:
+        exp = self.EXPECT["fetch_order_book"]
+        with replay(self.EXCHANGE, "fetch_order_book"):
+            book = await ex.fetch_order_book(exp["symbol"])
+        assert [book.bid(i) for i in range(len(book.bids))] == exp["bids"]
+        assert [book.ask(i) for i in range(len(book.asks))] == exp["asks"]
+        assert book.best_bid == exp["bids"][0][0] and book.best_ask == exp["asks"][0][0]
+        assert book.timestamp == exp["timestamp"]
+
+    async def test_fetch_trades(self, ex: Exchange) -> None:
+        exp = self.EXPECT["fetch_trades"]
+        with replay(self.EXCHANGE, "fetch_trades"):
+            trades = await ex.fetch_trades(exp["symbol"], limit=exp.get("limit"))
+        first = trades[0]
+        for field, value in exp["first"].items():
+            assert getattr(first, field) == value, field
+
+    async def test_fetch_ohlcv(self, ex: Exchange) -> None:
+        exp = self.EXPECT["fetch_ohlcv"]
+        with replay(self.EXCHANGE, "fetch_ohlcv"):
+            candles = await ex.fetch_ohlcv(exp["symbol"], "1h", limit=1)
+        c = candles[0]
+        assert (c.timestamp, c.open, c.high, c.low, c.close, c.volume) == exp["row"]
+
+    # -- private reads -------------------------------------------------------------------
+
+    async def test_fetch_balance(self, ex: Exchange) -> None:
+        exp = self.EXPECT["fetch_balance"]
+        with replay(self.EXCHANGE, "fetch_balance"):
+            balances = await ex.fetch_balance()
+        for currency, (free, used, total) in exp["assets"].items():
+            b = balances[currency]
+            assert (b.free, b.used, b.total) == (free, used, total), currency
+
+    async def test_fetch_trading_fee_is_a_fraction(self, ex: Exchange) -> None:
+        exp = self.EXPECT["fetch_trading_fee"]
+        with replay(self.EXCHANGE, "fetch_trading_fee"):
+            fee = await ex.fetch_trading_fee(exp["symbol"])
+        assert (fee.maker, fee.taker) == (exp["maker"], exp["taker"])
+
+    async def test_fetch_order(self, ex: Exchange) -> None:
+        exp = self.EXPECT["fetch_order"]
+        with replay(self.EXCHANGE, "fetch_order"):
+            order = await ex.fetch_order(exp["id"], exp["symbol"])
+        for field, value in exp["fields"].items():
+            assert getattr(order, field) == value, field
+
+    async def test_fetch_open_orders(self, ex: Exchange) -> None:
+        exp = self.EXPECT["fetch_open_orders"]
+        with replay(self.EXCHANGE, "fetch_open_orders"):
+            orders = await ex.fetch_open_orders(exp.get("symbol"))
+        assert len(orders) == exp["count"]
+        for field, value in exp["first"].items():
+            assert getattr(orders[0], field) == value, field
+
+    async def test_fetch_my_trades(self, ex: Exchange) -> None:
+        exp = self.EXPECT["fetch_my_trades"]
+        with replay(self.EXCHANGE, "fetch_my_trades"):
+            fills = await ex.fetch_my_trades(exp["symbol"], limit=exp["limit"])
+        for field, value in exp["first"].items():
+            assert getattr(fills[0], field) == value, field
+
+    async def test_private_call_without_credentials_sends_nothing(
+        self, make_exchange: Callable[..., Exchange]
+    ) -> None:
+        ex = make_exchange(self.EXCHANGE, credentials=None)
+        with replay(self.EXCHANGE, "load_markets") as cassette:
+            with pytest.raises(MissingCredentials) as info:
+                await ex.fetch_balance()
+            assert cassette.play_count == 0
+        card = ex.capabilities()
+        assert list(info.value.missing) == [c.env_var for c in card.credentials]
+        for var in info.value.missing:
+            assert var in str(info.value)
+
+    # -- orders --------------------------------------------------------------------------
+
+    def request(self, name: str, **override: Any) -> OrderRequest:
+        spec = {**self.EXPECT[name]["request"], **override}
+        return OrderRequest(**spec)
+
+    async def test_create_limit_order(self, ex: Exchange) -> None:
+        exp = self.EXPECT["create_order_limit"]
+        with replay(self.EXCHANGE, "create_order_limit") as cassette:
+            order = await ex.create_order(self.request("create_order_limit"))
+            assert requests_to(cassette, self.ORDER_PATH) == 1
+        assert order.id == exp["id"]
+        assert order.client_order_id == exp["request"]["client_order_id"]
+        assert order.type is OrderType.LIMIT and order.side is Side.BUY
+        assert order.status is OrderStatus.OPEN
+
+    async def test_limit_maker_on_the_wire(self, ex: Exchange) -> None:
+        exp = self.EXPECT["create_order_limit_maker"]
+        with replay(self.EXCHANGE, "create_order_limit_maker") as cassette:
+            order = await ex.create_order(self.request("create_order_limit_maker"))
+            sent = [r for r in cassette.requests if self.ORDER_PATH in r.uri]
+        assert len(sent) == 1
+        body = sent[0].body.decode() if isinstance(sent[0].body, bytes) else sent[0].body
+        assert exp["wire_marker"] in body
+        assert order.type is OrderType.LIMIT_MAKER
+
+    async def test_cancel_order(self, ex: Exchange) -> None:
+        exp = self.EXPECT["cancel_order"]
+        with replay(self.EXCHANGE, "cancel_order"):
+            order = await ex.cancel_order(exp["id"], exp["symbol"])
+        assert order.id == exp["id"]
+        assert order.status is OrderStatus.CANCELED
+
+    @pytest.mark.parametrize(
+        ("override", "message"),
+        [
+            ({"symbol": "NOPE/USD"}, "no market"),
+            ({"amount": "0.000000001"}, "amount increment"),
+            ({"amount": "0.00001"}, "minimum"),
+            ({"client_order_id": "has spaces!"}, "client_order_id"),
+        ],
+    )
+    async def test_bad_orders_send_nothing(
+        self, ex: Exchange, override: dict[str, str], message: str
+    ) -> None:
+        with replay(self.EXCHANGE, "create_order_limit") as cassette:
+            with pytest.raises(InvalidOrderRequest, match=message):
+                await ex.create_order(self.request("create_order_limit", **override))
+            assert requests_to(cassette, self.ORDER_PATH) == 0
+
+    async def test_unsupported_types_send_nothing(self, ex: Exchange) -> None:
+        card = ex.capabilities()
+        unsupported = sorted(set(OrderType) - card.order_types)
+        assert unsupported == self.EXPECT["unsupported_types"]
+        for order_type in unsupported:
+            with replay(self.EXCHANGE, "load_markets") as cassette:
+                with pytest.raises(UnsupportedOrderType) as info:
+                    await ex.create_order(
+                        self.request("create_order_limit", type=order_type, price=None)
+                    )
+                assert cassette.play_count == 0
+            assert self.EXCHANGE in str(info.value)
+            for allowed in card.order_type_names:
+                assert allowed in str(info.value)
+
+    async def test_order_without_credentials_sends_nothing(
+        self, make_exchange: Callable[..., Exchange]
+    ) -> None:
+        ex = make_exchange(self.EXCHANGE, credentials=Credentials())
+        with replay(self.EXCHANGE, "create_order_limit") as cassette:
+            with pytest.raises(MissingCredentials):
+                await ex.create_order(self.request("create_order_limit"))
+            assert cassette.play_count == 0
+
+    # -- errors --------------------------------------------------------------------------
+
+    async def test_error_mapping(self, ex: Exchange) -> None:
+        """Each real error payload, replayed, maps to the adapter error the venue meant."""
+        for name, (call, expected) in self.EXPECT["errors"].items():
+            with replay(self.EXCHANGE, name), pytest.raises(expected) as info:
+                await call(ex)
+            cause = info.value.__cause__
+            assert cause is not None and type(cause).__module__.startswith("ccxt"), name
+            assert str(info.value).startswith(f"{self.EXCHANGE}: "), name
