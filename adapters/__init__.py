@@ -10,8 +10,11 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+# Imported eagerly (stdlib only): the function ``capabilities`` shares its name with the
+# submodule, and binding it here keeps a later submodule import from shadowing it.
+from .capabilities import Capabilities, capabilities, supported_exchanges
+
 if TYPE_CHECKING:
-    from .capabilities import Capabilities, capabilities, supported_exchanges
     from .credentials import Credentials
     from .enums import OrderStatus, OrderType, Side
     from .errors import (
@@ -85,9 +88,6 @@ __all__ = [
 ]
 
 _WHERE = {
-    "capabilities": "capabilities",
-    "supported_exchanges": "capabilities",
-    "Capabilities": "capabilities",
     "Credentials": "credentials",
     "OrderStatus": "enums",
     "OrderType": "enums",
