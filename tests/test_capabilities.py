@@ -119,3 +119,16 @@ def test_where_we_are_stricter_than_ccxt_we_say_why() -> None:
     card = capabilities("bitmart")
     assert OrderType.MARKET not in card.order_types
     assert "stricter than ccxt" in card.sources["order_types"]
+
+
+def test_missing_ccxt_exchange_class_names_the_needed_version(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import ccxt.pro
+
+    from adapters import UnsupportedFeature, open_exchange
+
+    # What ccxt >= 4.5.71 looks like: no ccxt.pro.bitmart.
+    monkeypatch.delattr(ccxt.pro, "bitmart")
+    with pytest.raises(UnsupportedFeature, match=r"ccxt>=4\.5\.60,<4\.5\.71.*4\.5\.71"):
+        open_exchange("bitmart")
