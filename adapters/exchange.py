@@ -8,18 +8,31 @@ call raises a typed error and sends nothing.
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
+from functools import partial
 from types import TracebackType
 from typing import Any, TypeVar
 
 from .capabilities import Capabilities, capabilities
 from .credentials import Credentials, load_credentials
 from .enums import OrderStatus, OrderType, Side
-from .errors import AdapterError, InvalidOrderRequest, UnknownSymbol, from_ccxt
+from .errors import (
+    AdapterError,
+    ClockSkew,
+    ExchangeError,
+    ExchangeUnavailable,
+    InvalidOrderRequest,
+    OrderNotFound,
+    OrderRejected,
+    RateLimited,
+    UnknownSymbol,
+    from_ccxt,
+)
 from .models import (
     Balance,
     Balances,
@@ -34,7 +47,7 @@ from .models import (
     TradingFee,
     to_decimal,
 )
-from .retry import RetryPolicy
+from .retry import RetryPolicy, parse_retry_after
 from .venues import Venue, get_venue
 
 __all__ = ["Exchange", "open_exchange"]
@@ -56,6 +69,10 @@ _CCXT_STATUS = {
 }
 
 
+class UnreadableAnswer(ExchangeError):
+    """The venue answered, but the answer lacks fields or carries wrong types."""
+
+
 class Exchange:
     """Typed access to one exchange. Use through :func:`open_exchange`."""
 
@@ -68,11 +85,20 @@ class Exchange:
         retry: RetryPolicy | None = None,
         timeout_ms: int = 10_000,
         config: Mapping[str, Any] | None = None,
+        client_order_id_prefix: str = "",
     ) -> None:
         self._caps = capabilities(exchange_id)
         self._venue: Venue = get_venue(exchange_id)
+        # Checked now (alphanumeric, leaves room for uniqueness) so a bad prefix fails at
+        # open time, not on the first order.
+        self._venue.new_client_order_id(client_order_id_prefix)
+        self._client_order_id_prefix = client_order_id_prefix
         self._credentials = credentials or load_credentials(self._caps.id, env_file=env_file)
         self.retry = retry or RetryPolicy()
+        log.debug(
+            "%s: timeout %d ms; retry policy: %s; client order id prefix %r",
+            self._caps.id, timeout_ms, self.retry.describe(), client_order_id_prefix,
+        )  # fmt: skip
         client_config: dict[str, Any] = {
             "enableRateLimit": True,
             "timeout": timeout_ms,
@@ -131,13 +157,60 @@ class Exchange:
             client_order_id=client_order_id,
         )
 
-    async def _once(self, call: Callable[[], Awaitable[T]]) -> T:
+    async def _once(
+        self, call: Callable[[], Awaitable[T]], *, client_order_id: str | None = None
+    ) -> T:
+        """One venue call with its errors mapped to the adapter's tree.
+
+        A clock or nonce refusal (:class:`ClockSkew`) re-syncs the client's time offset
+        once and sends the call once more. The venue refused the first request outright,
+        so even an order cannot be placed twice this way.
+        """
+        try:
+            return await self._call(call, client_order_id)
+        except ClockSkew as exc:
+            await self._resync_clock(exc)
+        return await self._call(call, client_order_id)
+
+    async def _call(self, call: Callable[[], Awaitable[T]], client_order_id: str | None) -> T:
         try:
             return await call()
         except AdapterError:
             raise
         except Exception as exc:
-            raise self._error(exc) from exc
+            err = self._error(exc, client_order_id)
+            if isinstance(err, RateLimited) and err.retry_after is None:
+                # ccxt keeps no headers on its exceptions; the client holds the last ones.
+                headers = getattr(self._client, "last_response_headers", None)
+                err.retry_after = parse_retry_after(headers)
+            raise err from exc
+
+    async def _resync_clock(self, refusal: ClockSkew) -> None:
+        try:
+            offset = await self._venue.resync_clock(self._client)
+        except Exception as exc:  # the one retry still carries a fresh nonce and timestamp
+            log.warning("%s refused the request time (%s); clock re-sync failed: %s",
+                        self._caps.id, refusal, type(exc).__name__)  # fmt: skip
+            return
+        if offset is None:
+            log.warning("%s refused the request time (%s); no venue clock to re-sync from",
+                        self._caps.id, refusal)  # fmt: skip
+        else:
+            log.warning("%s refused the request time (%s); the local clock is %+d ms off "
+                        "the venue's, now compensated", self._caps.id, refusal, offset)  # fmt: skip
+
+    def _parse(self, what: str, convert: Callable[[], T]) -> T:
+        """Run a ccxt -> model conversion; an answer with missing fields or wrong types
+        becomes a typed error, never a ``KeyError``/``TypeError`` from inside the adapter."""
+        try:
+            return convert()
+        except AdapterError:
+            raise
+        except (LookupError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
+            text = str(exc).splitlines()[0][:160] if str(exc) else ""
+            raise UnreadableAnswer(
+                f"{self._caps.id}: unreadable answer to {what}: {type(exc).__name__}: {text}"
+            ) from exc
 
     async def _read(
         self, what: str, call: Callable[[], Awaitable[T]], *, private: bool = False
@@ -154,11 +227,18 @@ class Exchange:
         """All spot markets by unified symbol (``BTC/USD``); cached after the first call."""
         if self._markets is None or reload:
             raw = await self._read("load_markets", lambda: self._client.load_markets(reload))
-            self._markets = {
-                symbol: self._market_from_ccxt(m)
-                for symbol, m in raw.items()
-                if m.get("spot", m.get("type") == "spot")
-            }
+
+            def spot_markets() -> dict[str, Market]:
+                markets = {
+                    symbol: self._market_from_ccxt(m)
+                    for symbol, m in raw.items()
+                    if m.get("spot", m.get("type") == "spot")
+                }
+                if not markets:  # a venue without markets is an answer that lost its content
+                    raise ValueError("the venue listed no spot markets")
+                return markets
+
+            self._markets = self._parse("load_markets", spot_markets)
         return self._markets
 
     async def market(self, symbol: str) -> Market:
@@ -197,7 +277,7 @@ class Exchange:
         """Best bid/ask, last price and 24h statistics."""
         await self.market(symbol)
         t = await self._read(f"fetch_ticker {symbol}", lambda: self._client.fetch_ticker(symbol))
-        return ticker_from_ccxt(t)
+        return self._parse("fetch_ticker", lambda: _priced(ticker_from_ccxt(t)))
 
     async def fetch_order_book(self, symbol: str, limit: int | None = None) -> OrderBook:
         """An order book snapshot, best levels first (at most ``limit`` a side)."""
@@ -205,7 +285,7 @@ class Exchange:
         book = await self._read(
             f"fetch_order_book {symbol}", lambda: self._client.fetch_order_book(symbol, limit)
         )
-        return OrderBook.from_ccxt(book, limit)
+        return self._parse("fetch_order_book", lambda: OrderBook.from_ccxt(book, limit))
 
     async def fetch_trades(
         self, symbol: str, since: int | None = None, limit: int | None = None
@@ -215,7 +295,7 @@ class Exchange:
         raw = await self._read(
             f"fetch_trades {symbol}", lambda: self._client.fetch_trades(symbol, since, limit)
         )
-        return [trade_from_ccxt(t) for t in raw]
+        return self._parse("fetch_trades", lambda: [trade_from_ccxt(t) for t in raw])
 
     async def fetch_ohlcv(
         self, symbol: str, timeframe: str = "1m", since: int | None = None, limit: int | None = None
@@ -231,14 +311,16 @@ class Exchange:
             f"fetch_ohlcv {symbol} {timeframe}",
             lambda: self._client.fetch_ohlcv(symbol, timeframe, since, limit),
         )
-        return [candle_from_ccxt(symbol, timeframe, row) for row in raw]
+        return self._parse(
+            "fetch_ohlcv", lambda: [candle_from_ccxt(symbol, timeframe, row) for row in raw]
+        )
 
     # -- private reads ---------------------------------------------------------------------
 
     async def fetch_balance(self) -> Balances:
         """Free, used and total balance per currency."""
         raw = await self._read("fetch_balance", self._client.fetch_balance, private=True)
-        return balances_from_ccxt(raw)
+        return self._parse("fetch_balance", lambda: balances_from_ccxt(raw))
 
     async def fetch_trading_fee(self, symbol: str) -> TradingFee:
         """The account's maker/taker fee for ``symbol``, as fractions (0.0015 = 0.15%)."""
@@ -249,11 +331,14 @@ class Exchange:
             private=True,
         )
         scale = self._venue.fee_scale
-        return TradingFee(
-            symbol=symbol,
-            maker=_dec(raw.get("maker")) * scale,
-            taker=_dec(raw.get("taker")) * scale,
-            info=raw.get("info"),
+        return self._parse(
+            "fetch_trading_fee",
+            lambda: TradingFee(
+                symbol=symbol,
+                maker=_dec(raw.get("maker")) * scale,
+                taker=_dec(raw.get("taker")) * scale,
+                info=raw.get("info"),
+            ),
         )
 
     async def fetch_order(self, order_id: str, symbol: str) -> Order:
@@ -264,7 +349,9 @@ class Exchange:
             lambda: self._client.fetch_order(order_id, symbol),
             private=True,
         )
-        return order_from_ccxt(raw, symbol=symbol)
+        return self._parse(
+            "fetch_order", lambda: order_from_ccxt(raw, symbol=symbol, default_status=None)
+        )
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
         """Open orders, for one symbol or all."""
@@ -273,7 +360,7 @@ class Exchange:
         raw = await self._read(
             "fetch_open_orders", lambda: self._client.fetch_open_orders(symbol), private=True
         )
-        return [order_from_ccxt(o) for o in raw]
+        return self._parse("fetch_open_orders", lambda: [order_from_ccxt(o) for o in raw])
 
     async def fetch_my_trades(
         self, symbol: str | None = None, since: int | None = None, limit: int | None = None
@@ -286,7 +373,7 @@ class Exchange:
             lambda: self._client.fetch_my_trades(symbol, since, limit),
             private=True,
         )
-        return [fill_from_ccxt(t) for t in raw]
+        return self._parse("fetch_my_trades", lambda: [fill_from_ccxt(t) for t in raw])
 
     # -- orders ----------------------------------------------------------------------------
 
@@ -314,32 +401,186 @@ class Exchange:
 
         Steps: request validation (by the model) -> capability check -> market rules ->
         venue translation -> client order id -> ccxt call -> typed ``Order``.
+
+        Every order carries a client order id (the caller's, or a fresh one with the
+        ``client_order_id_prefix`` given to :func:`open_exchange`). When the outcome of a
+        send is unknown (timeout, dropped connection, 5xx, unreadable answer) the adapter
+        waits ``retry.settle`` seconds and asks the venue for that client order id:
+
+        - found: that order is returned;
+        - the venue says it has none: the same request is sent again with the same client
+          order id, at most ``retry.order_attempts`` sends in all;
+        - the venue cannot be asked: :class:`ExchangeUnavailable` carrying
+          ``client_order_id``, for :meth:`fetch_order_by_client_id` later.
+
+        A rate-limit answer means the venue took nothing: the same request goes again
+        after the venue's ``Retry-After`` (or the backoff). "Client order id already
+        exists" means an earlier send landed: that order is looked up and returned.
         """
         await self.validate_order(request)
         ccxt_type, params = self._venue.order_args(request)
-        client_order_id = request.client_order_id or self._venue.new_client_order_id()
+        client_order_id = request.client_order_id or self._venue.new_client_order_id(
+            self._client_order_id_prefix
+        )
         params["clientOrderId"] = client_order_id
         amount = str(request.amount)
         price = None if request.price is None else str(request.price)
+        what = f"{self._caps.id} create_order {client_order_id}"
         log.debug(
-            "%s create_order %s %s %s amount=%s price=%s client_order_id=%s",
-            self._caps.id, request.symbol, request.side.value, ccxt_type, amount, price,
-            client_order_id,
+            "%s %s %s %s amount=%s price=%s",
+            what, request.symbol, request.side.value, ccxt_type, amount, price,
         )  # fmt: skip
-        try:
-            raw = await self._client.create_order(
-                request.symbol, ccxt_type, request.side.value, amount, price, params
+
+        async def send() -> Any:
+            # Every send gets its own copy: the same request, the same client order id.
+            return await self._client.create_order(
+                request.symbol, ccxt_type, request.side.value, amount, price, dict(params)
             )
-        except Exception as exc:
-            raise self._error(exc, client_order_id) from exc
-        return order_from_ccxt(raw, request=request, client_order_id=client_order_id)
+
+        policy = self.retry
+        for attempt in range(1, policy.order_attempts + 1):
+            try:
+                raw = await self._once(send, client_order_id=client_order_id)
+                convert = partial(
+                    order_from_ccxt, raw, request=request, client_order_id=client_order_id
+                )
+                return self._parse("create_order", convert)
+            except RateLimited as exc:
+                if attempt == policy.order_attempts or (exc.retry_after or 0) > policy.max_time:
+                    raise
+                wait = policy.backoff(attempt, exc.retry_after)
+                log.debug("%s: rate limited, nothing placed; sending again in %.3fs (%d/%d)",
+                          what, wait, attempt, policy.order_attempts)  # fmt: skip
+                await asyncio.sleep(wait)
+                continue
+            except AdapterError as exc:
+                if self._venue.says_duplicate_client_id(exc.__cause__ or exc):
+                    log.debug("%s: the venue already has this client order id", what)
+                    found = await self._reconcile(client_order_id, request)
+                    if found is not None:
+                        return found
+                    raise ExchangeUnavailable(
+                        f"{self._caps.id}: order {client_order_id} is reported both as "
+                        "existing and as not found; look it up later",
+                        client_order_id=client_order_id,
+                    ) from exc
+                if not _outcome_unknown(exc):
+                    raise
+                log.debug("%s: outcome unknown (%s); asking the venue (send %d/%d)",
+                          what, type(exc).__name__, attempt, policy.order_attempts)  # fmt: skip
+            found = await self._reconcile(client_order_id, request)
+            if found is not None:
+                log.debug("%s: the venue has it as %s", what, found.id)
+                return found
+            log.debug("%s: the venue has no such order", what)
+        raise ExchangeUnavailable(
+            f"{self._caps.id}: order {client_order_id} was not placed: {policy.order_attempts} "
+            "sends got no answer and the venue has no order with this client order id",
+            client_order_id=client_order_id,
+        )
+
+    async def _reconcile(self, client_order_id: str, request: OrderRequest) -> Order | None:
+        """The venue's order under ``client_order_id`` (None: the venue says it has none).
+
+        Raises :class:`ExchangeUnavailable` carrying the client order id when the venue
+        cannot tell, and :class:`OrderRejected` when the id belongs to a different order.
+        """
+        if self.retry.settle:
+            await asyncio.sleep(self.retry.settle)
+        venue, client = self._venue, self._client
+        try:
+            raw = await self.retry.run(
+                lambda: self._once(
+                    lambda: venue.fetch_order_by_client_id(client, client_order_id, request.symbol),
+                    client_order_id=client_order_id,
+                ),
+                what=f"{self._caps.id} order lookup {client_order_id}",
+            )
+            if raw is None:
+                return None
+            same = self._parse("order lookup", lambda: _same_order(raw, request))
+            order = self._parse(
+                "order lookup",
+                lambda: order_from_ccxt(
+                    raw, request=request, client_order_id=client_order_id, default_status=None
+                ),
+            )
+        except AdapterError as exc:
+            raise ExchangeUnavailable(
+                f"{self._caps.id}: the outcome of order {client_order_id} is unknown and the "
+                f"venue could not be asked ({type(exc).__name__}: {exc}); look it up later "
+                "with fetch_order_by_client_id",
+                client_order_id=client_order_id,
+            ) from exc
+        if not same:
+            raise OrderRejected(
+                f"{self._caps.id}: client order id {client_order_id} already belongs to order "
+                f"{order.id} ({order.side.value} {order.amount} {order.symbol}); nothing placed"
+            )
+        return order
+
+    async def fetch_order_by_client_id(self, client_order_id: str, symbol: str) -> Order:
+        """The order the venue holds under ``client_order_id``.
+
+        This is how to reconcile after :meth:`create_order` raised
+        :class:`ExchangeUnavailable` (its ``client_order_id`` names the order). Raises
+        :class:`OrderNotFound` when the venue says it has no such order.
+        """
+        await self.market(symbol)
+        self._venue.check_client_order_id(client_order_id)
+        venue, client = self._venue, self._client
+        raw = await self._read(
+            f"fetch_order_by_client_id {client_order_id}",
+            lambda: venue.fetch_order_by_client_id(client, client_order_id, symbol),
+            private=True,
+        )
+        if raw is None:
+            raise OrderNotFound(
+                f"{self._caps.id} has no order with client order id {client_order_id!r}"
+            )
+        return self._parse(
+            "fetch_order_by_client_id",
+            lambda: order_from_ccxt(
+                raw, symbol=symbol, client_order_id=client_order_id, default_status=None
+            ),
+        )
 
     async def cancel_order(self, order_id: str, symbol: str) -> Order:
-        """Cancel an order; returns the order as the venue reports it after the cancel."""
+        """Cancel an order; returns the order as the venue reports it after the cancel.
+
+        Transient failures are retried (cancelling twice is harmless). When the venue
+        refuses because the order is already filled or cancelled, the order is fetched and
+        returned in that final state; the venue's error is raised only if the order cannot
+        be found or is not final.
+        """
         await self.market(symbol)
         self._credentials.require(self._caps.id)
-        raw = await self._once(lambda: self._client.cancel_order(order_id, symbol))
-        return order_from_ccxt(raw, symbol=symbol, default_status=OrderStatus.CANCELED)
+        client = self._client
+        try:
+            raw = await self.retry.run(
+                lambda: self._once(lambda: client.cancel_order(order_id, symbol)),
+                what=f"{self._caps.id} cancel_order {order_id}",
+            )
+        except (OrderNotFound, OrderRejected) as exc:
+            final = await self._final_state(order_id, symbol)
+            if final is None:
+                raise
+            log.debug("%s cancel_order %s: %s; already %s", self._caps.id, order_id,
+                      type(exc).__name__, final.status.value)  # fmt: skip
+            return final
+        return self._parse(
+            "cancel_order",
+            lambda: order_from_ccxt(raw, symbol=symbol, default_status=OrderStatus.CANCELED),
+        )
+
+    async def _final_state(self, order_id: str, symbol: str) -> Order | None:
+        try:
+            order = await self.fetch_order(order_id, symbol)
+        except AdapterError as exc:
+            log.debug("%s: order %s not fetched after a refused cancel (%s)", self._caps.id,
+                      order_id, type(exc).__name__)  # fmt: skip
+            return None
+        return order if order.status.is_final else None
 
 
 def open_exchange(
@@ -351,6 +592,7 @@ def open_exchange(
     retry: RetryPolicy | None = None,
     timeout_ms: int = 10_000,
     config: Mapping[str, Any] | None = None,
+    client_order_id_prefix: str = "",
 ) -> Exchange:
     """Open a typed adapter for ``exchange_id`` (``bitstamp``, ``bitmart`` or ``*_paper_trade``).
 
@@ -374,6 +616,7 @@ def open_exchange(
         retry=retry,
         timeout_ms=timeout_ms,
         config=config,
+        client_order_id_prefix=client_order_id_prefix,
     )
 
 
@@ -413,6 +656,40 @@ def check_market_rules(request: OrderRequest, market: Market) -> None:
 
 
 # -- ccxt -> models --------------------------------------------------------------------------
+
+
+def _priced(ticker: Ticker) -> Ticker:
+    if ticker.bid is None and ticker.ask is None and ticker.last is None:
+        raise ValueError("the ticker answer carries no price")
+    return ticker
+
+
+def _outcome_unknown(err: AdapterError) -> bool:
+    """Whether a failed create may still have placed the order (the answer was lost)."""
+    if isinstance(err, ExchangeUnavailable | UnreadableAnswer):
+        return True
+    cause = err.__cause__
+    if cause is None:
+        return False
+    import aiohttp
+    import ccxt
+
+    if isinstance(cause, ccxt.BadResponse) or not isinstance(cause, ccxt.BaseError):
+        # ccxt could not read the answer, or its parser failed on it.
+        return True
+    # ccxt reports a body cut off mid-read as a bare ExchangeError from aiohttp's error.
+    return isinstance(cause.__cause__, aiohttp.ClientError)
+
+
+def _same_order(raw: Mapping[str, Any], request: OrderRequest) -> bool:
+    """Whether the venue's order under our client order id matches the request (a
+    caller-chosen id may already name an older, different order)."""
+    amount = to_decimal(raw.get("amount"))
+    return (
+        raw.get("symbol") in (None, request.symbol)
+        and raw.get("side") in (None, request.side.value)
+        and (amount is None or amount == request.amount)
+    )
 
 
 def _dec(value: Any) -> Decimal:
@@ -495,13 +772,18 @@ def order_from_ccxt(
     symbol: str | None = None,
     request: OrderRequest | None = None,
     client_order_id: str | None = None,
-    default_status: OrderStatus = OrderStatus.OPEN,
+    default_status: OrderStatus | None = OrderStatus.OPEN,
 ) -> Order:
     """A ccxt order as an :class:`Order`.
 
     Venues answer a create or cancel with a few fields only; what the venue did not echo
-    is taken from the request that produced it.
+    is taken from the request that produced it. ``default_status`` is the status of an
+    answer that carries none; None means an answer without a status is malformed
+    (``ValueError``), as for order queries.
     """
+    order_id = o.get("id")
+    if order_id is None or order_id == "":
+        raise ValueError("the order answer carries no order id")
     filled = to_decimal(o.get("filled"))
     status = _CCXT_STATUS.get(str(o.get("status")))
     if status is None:
@@ -509,6 +791,8 @@ def order_from_ccxt(
             status = OrderStatus.PARTIALLY_FILLED
         elif o.get("status") == "open":
             status = OrderStatus.OPEN
+        elif default_status is None:
+            raise ValueError("the order answer carries no status")
         else:
             status = default_status
     order_type = _CCXT_TYPES.get(str(o.get("type")))
@@ -519,7 +803,7 @@ def order_from_ccxt(
     side = o.get("side") or (request.side.value if request else None)
     fee = o.get("fee") or {}
     return Order(
-        id=str(o["id"]),
+        id=str(order_id),
         client_order_id=o.get("clientOrderId") or client_order_id,
         symbol=o.get("symbol") or (request.symbol if request else symbol) or "",
         side=Side(side) if side else Side.BUY,

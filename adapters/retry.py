@@ -1,30 +1,30 @@
-"""The one retry policy: bounded, exponential backoff with jitter, reads only.
+"""The one retry policy: bounded, exponential backoff with jitter.
 
-Only transient failures are retried (the venue unreachable, timeouts, rate limits). Venue
-rejections (bad request, insufficient funds, authentication) never are. ``create_order``
-never goes through this policy: placing an order is not idempotent, see
-:meth:`adapters.exchange.Exchange.create_order`.
+Idempotent reads (and cancels, whose repeat is harmless) retry transient failures: the venue
+unreachable, a timeout, a rate limit. Venue rejections (bad request, insufficient funds,
+authentication) never are. ``create_order`` is never retried by this loop: it re-sends only
+after the venue said it has no order with that client order id; the knobs it uses
+(``order_attempts``, ``settle``) live here so the whole policy is configured in one place.
+See :meth:`adapters.exchange.Exchange.create_order`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import email.utils
 import logging
+import math
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from datetime import UTC, datetime
+from typing import Any, NoReturn, TypeVar
 
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception_type,
-    stop_after_attempt,
-    stop_after_delay,
-)
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
 from .errors import ExchangeUnavailable, RateLimited
 
-__all__ = ["RetryPolicy"]
+__all__ = ["RetryPolicy", "parse_retry_after"]
 
 log = logging.getLogger("adapters.retry")
 T = TypeVar("T")
@@ -34,10 +34,20 @@ TRANSIENT: tuple[type[Exception], ...] = (ExchangeUnavailable, RateLimited)
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """How idempotent reads retry transient failures.
+    """How the adapter retries. Pass one to ``open_exchange(..., retry=RetryPolicy(...))``.
 
-    ``attempts`` bounds the tries and ``max_time`` (seconds) the total time; whichever comes
-    first ends the retries and the last error is raised.
+    Reads: at most ``attempts`` tries and ``max_time`` seconds in all (each try is cut at the
+    time left), waiting ``initial_backoff * 2**(n-1)`` (capped at ``max_backoff``) plus up
+    to ``jitter`` of that at random between tries, or longer when the venue sent
+    ``Retry-After``. A read that runs out of tries or time raises
+    :class:`~adapters.errors.ExchangeUnavailable` chained to the last failure; a rate limit
+    whose ``Retry-After`` does not fit in the time left raises
+    :class:`~adapters.errors.RateLimited` at once, with ``retry_after`` set.
+
+    Orders: one ``create_order`` is sent at most ``order_attempts`` times, always with the
+    same client order id, and a re-send happens only after the venue said it has no such
+    order. ``settle`` seconds pass between an unknown outcome and asking the venue, so a
+    request still in flight can land first.
     """
 
     attempts: int = 4
@@ -46,46 +56,119 @@ class RetryPolicy:
     max_backoff: float = 4.0
     #: Fraction of each backoff added at random so many clients do not retry in step.
     jitter: float = 0.5
+    order_attempts: int = 3
+    settle: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1 or self.order_attempts < 1:
+            raise ValueError("attempts and order_attempts must be at least 1")
+        numbers = (self.max_time, self.initial_backoff, self.max_backoff, self.jitter, self.settle)
+        if not all(math.isfinite(n) and n >= 0 for n in numbers) or self.max_time == 0:
+            raise ValueError("max_time must be > 0 and backoffs, jitter and settle finite and >= 0")
 
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
-        """Seconds to wait before try ``attempt + 1`` (honours a venue's ``Retry-After``)."""
+        """Seconds to wait after failed try ``attempt`` (1-based); honours ``Retry-After``."""
         base: float = min(self.max_backoff, self.initial_backoff * 2.0 ** (attempt - 1))
         wait = base + random.uniform(0, base * self.jitter)
         return max(wait, retry_after) if retry_after is not None else wait
 
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        retry_after: float | None = exc.retry_after if isinstance(exc, RateLimited) else None
-        return self.backoff(state.attempt_number, retry_after)
-
-    def _log(self, what: str) -> Callable[[RetryCallState], None]:
-        def before_sleep(state: RetryCallState) -> None:
-            exc = state.outcome.exception() if state.outcome else None
-            wait = state.next_action.sleep if state.next_action else 0.0
-            log.debug(
-                "%s failed (attempt %d/%d: %s); retrying in %.2fs",
-                what,
-                state.attempt_number,
-                self.attempts,
-                type(exc).__name__,
-                wait,
-            )
-
-        return before_sleep
+    def describe(self) -> str:
+        """One line for logs (the policy holds no secrets)."""
+        return (
+            f"reads: {self.attempts} tries within {self.max_time:g}s, backoff "
+            f"{self.initial_backoff:g}s..{self.max_backoff:g}s +{self.jitter:.0%} jitter; "
+            f"orders: {self.order_attempts} sends, settle {self.settle:g}s"
+        )
 
     async def run(self, call: Callable[[], Awaitable[T]], *, what: str) -> T:
         """Await ``call()``, retrying transient adapter errors within the bounds."""
-        retrying = AsyncRetrying(
-            retry=retry_if_exception_type(TRANSIENT),
-            stop=stop_after_attempt(self.attempts) | stop_after_delay(self.max_time),
-            wait=self._wait,
-            before_sleep=self._log(what),
-            reraise=True,
-        )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.max_time
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
+            return self.backoff(state.attempt_number, retry_after)
+
+        def stop(state: RetryCallState) -> bool:
+            # tenacity computes the wait before asking whether to stop, so a sleep that would
+            # overrun the total time ends the retries now instead of after the sleep.
+            sleep = getattr(state, "upcoming_sleep", 0.0)
+            return state.attempt_number >= self.attempts or loop.time() + sleep >= deadline
+
+        def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            log.debug(
+                "%s: %s on try %d/%d (%s); retrying in %.3fs",
+                what,
+                type(exc).__name__,
+                state.attempt_number,
+                self.attempts,
+                _short(exc),
+                state.upcoming_sleep,
+            )
+
+        def give_up(state: RetryCallState) -> NoReturn:
+            exc = state.outcome.exception() if state.outcome else None
+            assert exc is not None  # tenacity only gives up after a failure
+            left = deadline - loop.time()
+            if isinstance(exc, RateLimited) and (exc.retry_after or 0) > left:
+                log.debug("%s: rate limited for %.3fs, more than the %.3fs left", what,
+                          exc.retry_after, max(left, 0.0))  # fmt: skip
+                raise exc
+            log.debug("%s: giving up after %d tries (%s)", what, state.attempt_number,
+                      type(exc).__name__)  # fmt: skip
+            raise ExchangeUnavailable(
+                f"{what}: no answer after {state.attempt_number} tries in "
+                f"{self.max_time - max(left, 0.0):.2f}s; last error: {type(exc).__name__}: "
+                f"{_short(exc)}"
+            ) from exc
 
         async def attempt() -> T:
-            # tenacity awaits only what it recognises as a coroutine function; a lambda
-            # returning a coroutine would come back un-awaited.
-            return await call()
+            left = deadline - loop.time()
+            try:
+                # Each try gets only the time left, so the total bound holds even when the
+                # client timeout is longer than the policy's budget.
+                async with asyncio.timeout(max(left, 0.001)):
+                    return await call()
+            except TimeoutError as exc:
+                raise ExchangeUnavailable(
+                    f"{what}: no answer within the {self.max_time:g}s retry budget"
+                ) from exc
 
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(TRANSIENT),
+            stop=stop,
+            wait=wait,
+            before_sleep=before_sleep,
+            retry_error_callback=give_up,
+        )
         return await retrying(attempt)
+
+
+def parse_retry_after(headers: Mapping[str, Any] | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date), else None."""
+    if not headers:
+        return None
+    value = next((v for k, v in headers.items() if str(k).lower() == "retry-after"), None)
+    if value is None:
+        return None
+    text = str(value).strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    if not math.isfinite(seconds):
+        return None
+    return max(seconds, 0.0)
+
+
+def _short(exc: BaseException | None, limit: int = 200) -> str:
+    text = str(exc) if exc is not None else ""
+    return text if len(text) <= limit else text[: limit - 3] + "..."

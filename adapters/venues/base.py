@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from ..capabilities import Capabilities, capabilities
 from ..enums import OrderType
-from ..errors import AdapterError, InvalidOrderRequest, payload_messages
+from ..errors import AdapterError, InvalidOrderRequest, payload_messages, venue_payload
 from ..models import OrderRequest
 
 __all__ = ["Venue"]
@@ -37,6 +37,12 @@ class Venue:
     error_codes: ClassVar[Mapping[str, type[AdapterError]]] = {}
     #: Venue error messages (exact, as the venue sends them) mapped like ``error_codes``.
     error_messages: ClassVar[Mapping[str, type[AdapterError]]] = {}
+    #: Error codes / exact messages with which a lookup by client order id says "no such
+    #: order". Only these count as "not found": anything else leaves the outcome unknown.
+    not_found_codes: ClassVar[frozenset[str]] = frozenset()
+    not_found_messages: ClassVar[frozenset[str]] = frozenset()
+    #: Error codes with which a create says "this client order id is taken" (the order exists).
+    duplicate_client_id_codes: ClassVar[frozenset[str]] = frozenset()
 
     @property
     def capabilities(self) -> Capabilities:
@@ -56,7 +62,7 @@ class Venue:
                 f"ccxt.pro.{self.ccxt_name}; this package needs ccxt>=4.5.60,<4.5.71 "
                 "(ccxt removed BitMart in 4.5.71): pip install 'ccxt>=4.5.60,<4.5.71'"
             )
-        return self.patch_client_class(base)
+        return self.patch_client_class(_json_answers_only(base))
 
     def patch_client_class(self, base: type[Any]) -> type[Any]:
         """Return ``base`` or a subclass overriding broken ccxt methods."""
@@ -104,3 +110,62 @@ class Venue:
     def point_at(self, client: Any, http_url: str | None = None, ws_url: str | None = None) -> None:
         """Send the client's REST and/or WebSocket traffic to other base URLs (tests, replay)."""
         raise NotImplementedError
+
+    # -- order safety: lookup by client order id, reading the venue's answers, clock -------
+
+    async def fetch_order_by_client_id(
+        self, client: Any, client_order_id: str, symbol: str
+    ) -> dict[str, Any] | None:
+        """Ask the venue for the order with ``client_order_id``: a ccxt order dict, or None
+        when the venue definitely says it has none. Raises ccxt's errors otherwise."""
+        raise NotImplementedError
+
+    def says_not_found(self, exc: BaseException) -> bool:
+        """True when ``exc`` (a ccxt error) is the venue's definite "no such order"."""
+        payload = venue_payload(str(exc))
+        if not payload:
+            return False
+        if _codes(payload) & self.not_found_codes:
+            return True
+        return any(text in self.not_found_messages for text in payload_messages(payload))
+
+    def says_duplicate_client_id(self, exc: BaseException) -> bool:
+        """True when ``exc`` (a ccxt error) says the client order id is already in use."""
+        payload = venue_payload(str(exc))
+        return bool(payload and _codes(payload) & self.duplicate_client_id_codes)
+
+    async def resync_clock(self, client: Any) -> int | None:
+        """Measure how far the local clock is ahead of the venue's (ms) and make the client
+        sign with venue time from now on; None when the venue gives no time to compare."""
+        return None
+
+
+def _codes(payload: Mapping[str, Any]) -> set[str]:
+    return {str(payload[k]) for k in ("code", "response_code") if payload.get(k) is not None}
+
+
+def _json_answers_only(base: type[Any]) -> type[Any]:
+    """``base`` whose REST calls fail unless the venue answered with JSON.
+
+    ccxt hands a body it cannot decode (truncated JSON, a proxy's HTML page) to the parser as
+    a string, which then yields orders and tickers full of None. Both venues answer every
+    REST call with JSON, so anything else means the answer was lost on the way: ccxt's
+    ``ExchangeNotAvailable`` says exactly that, and the order flow treats it as an unknown
+    outcome.
+    """
+    import ccxt
+
+    class JsonAnswersOnly(base):  # type: ignore[misc]
+        async def fetch(
+            self, url: str, method: str = "GET", headers: Any = None, body: Any = None
+        ) -> Any:
+            answer = await super().fetch(url, method, headers, body)
+            if isinstance(answer, dict | list):
+                return answer
+            start = answer[:60] if isinstance(answer, str | bytes) else type(answer).__name__
+            raise ccxt.ExchangeNotAvailable(
+                f"{self.id} {method} {url}: the answer is not JSON (starts {start!r})"
+            )
+
+    JsonAnswersOnly.__name__ = JsonAnswersOnly.__qualname__ = base.__name__
+    return JsonAnswersOnly

@@ -43,6 +43,10 @@ class BitmartVenue(Venue):
         "53001": AuthenticationFailed,  # KYC country restricted
         "70003": ExchangeUnavailable,  # "net error, please try later"
     }
+    # "Order Id not found" / "Order does not exist" (ccxt 4.5.70's exception table).
+    not_found_codes: ClassVar[frozenset[str]] = frozenset({"50005", "50032"})
+    # "clientOrderId is duplicate"
+    duplicate_client_id_codes: ClassVar[frozenset[str]] = frozenset({"50042"})
 
     def patch_client_class(self, base: type[Any]) -> type[Any]:
         """Load spot markets only.
@@ -64,6 +68,39 @@ class BitmartVenue(Venue):
         if request.type is OrderType.LIMIT_MAKER:
             return "limit_maker", {}
         return super().order_args(request)
+
+    async def fetch_order_by_client_id(
+        self, client: Any, client_order_id: str, symbol: str
+    ) -> dict[str, Any] | None:
+        """``POST /spot/v4/query/client-order`` with ``clientOrderId``.
+
+        "Not found" is an error code of :attr:`not_found_codes`, or a success envelope
+        whose ``data`` is empty; a ``data`` that is neither empty nor an order is a
+        malformed answer, never read as "not found".
+        """
+        market = client.market(symbol)
+        try:
+            answer = await client.privatePostSpotV4QueryClientOrder(
+                {"clientOrderId": client_order_id}
+            )
+        except Exception as exc:
+            if self.says_not_found(exc):
+                return None
+            raise
+        data = answer.get("data") if isinstance(answer, dict) else None
+        if data in (None, {}, []):
+            return None
+        if not isinstance(data, dict) or not data.get("orderId"):
+            import ccxt
+
+            raise ccxt.BadResponse(f"bitmart client-order query: unexpected data {data!r:.80}")
+        order: dict[str, Any] = client.parse_order(data, market)
+        return order
+
+    async def resync_clock(self, client: Any) -> int | None:
+        """ccxt's own ``load_time_difference`` (``GET /system/time``), which BitMart's
+        signer already applies through ``options['timeDifference']``."""
+        return int(await client.load_time_difference())
 
     def point_at(self, client: Any, http_url: str | None = None, ws_url: str | None = None) -> None:
         """Send REST and WebSocket (public and private) traffic elsewhere."""
