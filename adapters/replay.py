@@ -27,6 +27,7 @@ import base64
 import contextlib
 import copy
 import json
+import random
 import socket
 import time
 import zlib
@@ -604,9 +605,11 @@ class ReplayServer:
     path (e.g. ``"/api"``, ``"/user"``) to recordings. Each recording is walked in order on each
     connection: a ``sent`` line waits until the client has sent a matching frame (see
     :func:`frame_keys`), ``recv`` lines are sent. Replies (see :func:`is_reply`) are sent on
-    every connection; data frames are delivered once over the server's life, so a reconnecting
-    client resumes where the previous connection stopped. ``resume`` frames (by default a fresh
-    book snapshot for BitMart) are injected before the first undelivered frame on a reconnect.
+    every connection. Data frames follow one timeline per recording, like a venue's feed: a
+    connection gets the frames published after it joined (connections open at the same time
+    all get them), so a reconnecting client resumes where the previous connection stopped.
+    ``resume`` frames (by default, for BitMart, a fresh book snapshot) are sent on a reconnect
+    before the first frame it had not seen; :meth:`delivered_data` lists each data frame once.
 
     ``drop_after`` closes the connection right after delivering the server frame with that
     index (counting ``recv`` lines from 0; each index drops once). ``silent_after`` stops all
@@ -631,10 +634,7 @@ class ReplayServer:
         resume: ResumeHook | Literal["auto"] | None = "auto",
         auto_reply: Mapping[str, str] | None = None,
         answer_pings: bool = True,
-        host: str = "127.0.0.1",
     ) -> None:
-        if host not in ("127.0.0.1", "localhost", "::1"):
-            raise ValueError("the replay server only binds to the loopback interface")
         if isinstance(pace, float | int) and pace <= 0:
             raise ValueError("pace must be a positive rate in frames per second")
         if recording is None:
@@ -660,7 +660,8 @@ class ReplayServer:
         self.pace = pace
         self.auto_reply: dict[str, str] = dict(auto_reply or {})
         self.answer_pings = answer_pings
-        self.host = host
+        # Loopback only, by design: nothing here may be reachable from outside the machine.
+        self.host = "127.0.0.1"
         #: When True, WebSocket handshakes are rejected with HTTP 503 (REST still answers).
         self.refuse = False
         #: Every frame the client sent, over all connections.
@@ -702,7 +703,7 @@ class ReplayServer:
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host if self.host != "localhost" else "127.0.0.1", 0))
+        sock.bind((self.host, 0))
         self._port = int(sock.getsockname()[1])
         self._site = web.SockSite(self._runner, sock)
         await self._site.start()
@@ -991,8 +992,6 @@ def seeded_drop_points(seed: int, first: int, last: int, count: int) -> list[int
     frames remain after the final drop (a Bitstamp client needs ``snapshotDelay`` + 1 deltas
     after each reconnect before it asks for a snapshot).
     """
-    import random
-
     if count > last - first + 1:
         raise ValueError("not enough indices in range")
     rng = random.Random(seed)

@@ -415,6 +415,21 @@ async def test_bitmart_login_then_watch_orders_and_balance() -> None:
 
 
 @pytest.mark.asyncio
+async def test_one_server_serves_public_and_private_paths() -> None:
+    streams = {
+        "/api": recording("bitmart", "ticker"),
+        "/user": recording("bitmart", "login_user_orders"),
+    }
+    async with ReplayServer(streams, compress=True) as srv, bitmart_client(srv) as ex:
+        ticker, orders = await asyncio.wait_for(
+            asyncio.gather(ex.watch_ticker("ETH/USDT"), ex.watch_orders()), WAIT
+        )
+        assert ticker["last"] == 35000.0 and orders[-1]["id"] == "2147857398"
+        assert {f.path for f in srv.received} == {"/api", "/user"}
+        assert len(srv.delivered_data("/api")) == 1 and len(srv.delivered_data("/user")) == 1
+
+
+@pytest.mark.asyncio
 async def test_bitmart_login_error_and_unsolicited_error() -> None:
     async with ReplayServer(recording("bitmart", "login_error")) as srv, bitmart_client(srv) as ex:
         # ccxt reuses its REST code table: WS errorCode 30013 "Invalid sign" becomes
