@@ -1,0 +1,1126 @@
+"""The paper-trading matching engine: pure, deterministic, no I/O and no clock.
+
+Events go in (book snapshots and deltas, public trades, order placements and cancels, each
+with its own timestamp) and order updates, fills and balance changes come out as an
+:class:`EngineResult`. The same event sequence always gives the same results, byte for byte:
+ids come from counters, iteration follows insertion or price order, and all money is
+``Decimal`` computed in a private context.
+
+The rules (see ``docs/paper.md`` for the reasoning):
+
+* MARKET walks the opposite side level by level; the fill is one taker fill at the VWAP of the
+  levels taken. What the visible book cannot fill is cancelled and the order says so.
+* A LIMIT that crosses fills its crossing part at once as taker, at book prices up to its
+  limit; the rest rests as maker at the limit price.
+* A LIMIT_MAKER that would cross at placement is rejected (status ``rejected``).
+* A resting order fills as maker, at its own price, from public trades that print at or
+  through it (only trades whose aggressor is on the other side count) and when the opposite
+  best crosses it. Queue position: joining a level with visible size Q ahead means Q must
+  trade at that price first (``QueueModel.CONSERVATIVE``); ``OPTIMISTIC`` ignores the queue.
+* Liquidity our own taker fills took from a visible level is remembered until that level
+  changes below it or is removed, so two orders cannot both take the same visible size.
+* Funds lock on placement: quote plus a fee reserve (the larger of the maker and taker rates)
+  for buys, base for sells. An order the account cannot fund raises
+  :class:`~adapters.errors.InsufficientFunds` and changes nothing. Fees are charged in the
+  quote currency, as both venues do.
+
+Book levels are kept as floats, like ccxt keeps them: ordering needs no more, and a level's
+exact decimal value is recovered with ``Decimal(repr(x))`` when a fill uses it (prices and
+sizes have at most 15 significant digits). Everything that is money (fills, fees, balances,
+locks) is ``Decimal``.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections.abc import Callable, Iterable, Iterator, KeysView, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
+from enum import StrEnum
+from typing import Any
+
+from ..enums import OrderStatus, OrderType, Side
+from ..errors import InsufficientFunds, InvalidOrderRequest, OrderNotFound, UnknownSymbol
+
+__all__ = [
+    "NOTHING",
+    "BalanceState",
+    "BookDelta",
+    "BookSnapshot",
+    "CancelOrder",
+    "Engine",
+    "EngineResult",
+    "Event",
+    "FillRecord",
+    "Liquidity",
+    "MarketSpec",
+    "OrderState",
+    "PlaceOrder",
+    "PublicTrade",
+    "QueueModel",
+    "plain",
+    "to_dec",
+]
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+# Wide enough that price x amount x fee never rounds: sums and products stay exact.
+_CTX = Context(prec=60, rounding=ROUND_HALF_EVEN)
+# Averages (a MARKET fill's VWAP price, ``OrderState.average``) are quotients and must round
+# somewhere; 28 significant digits is Decimal's default. Costs stay exact.
+_AVG = Context(prec=28, rounding=ROUND_HALF_EVEN)
+
+Number = Decimal | str | int | float
+Level = tuple[Any, Any]
+
+
+def to_dec(value: Number) -> Decimal:
+    """A number as ``Decimal``: floats through ``repr`` (shortest round-trip), never binary."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return Decimal(value)
+
+
+def plain(value: Decimal) -> str:
+    """A Decimal for people: no exponent, no trailing zeros (``100.200`` -> ``100.2``)."""
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+def _f2d(value: float) -> Decimal:
+    return Decimal(repr(value))
+
+
+class QueueModel(StrEnum):
+    """How a resting order's place in the queue at its price is modelled."""
+
+    #: The visible size at the price when the order joined must trade first.
+    CONSERVATIVE = "conservative"
+    #: The order is at the front of its level as soon as it rests.
+    OPTIMISTIC = "optimistic"
+
+
+class Liquidity(StrEnum):
+    """Whether a fill added liquidity (maker) or took it (taker)."""
+
+    MAKER = "maker"
+    TAKER = "taker"
+
+
+@dataclass(frozen=True, slots=True)
+class MarketSpec:
+    """What the engine needs to know about one market. Fees are fractions (0.001 = 0.1%)."""
+
+    symbol: str
+    base: str
+    quote: str
+    maker_fee: Decimal
+    taker_fee: Decimal
+
+    @property
+    def fee_reserve(self) -> Decimal:
+        """The fee rate a buy locks on top of its notional: the larger of maker and taker."""
+        return max(self.maker_fee, self.taker_fee)
+
+
+# -- events in --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BookSnapshot:
+    """A full book: replaces both sides. Levels are ``(price, amount)``, any order."""
+
+    symbol: str
+    bids: Sequence[Level]
+    asks: Sequence[Level]
+    timestamp: int
+
+
+@dataclass(frozen=True, slots=True)
+class BookDelta:
+    """Absolute level updates: the amount replaces the level, zero removes it."""
+
+    symbol: str
+    bids: Sequence[Level]
+    asks: Sequence[Level]
+    timestamp: int
+
+
+@dataclass(frozen=True, slots=True)
+class PublicTrade:
+    """A public trade; ``side`` is the aggressor's side when the venue says it."""
+
+    symbol: str
+    price: Number
+    amount: Number
+    side: Side | None
+    timestamp: int
+    id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOrder:
+    """Place an order. ``price`` is required for LIMIT and LIMIT_MAKER, refused for MARKET."""
+
+    symbol: str
+    side: Side
+    type: OrderType
+    amount: Decimal
+    price: Decimal | None
+    timestamp: int
+    client_order_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOrder:
+    """Cancel an open order."""
+
+    order_id: str
+    timestamp: int
+
+
+Event = BookSnapshot | BookDelta | PublicTrade | PlaceOrder | CancelOrder
+
+
+# -- results out ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OrderState:
+    """An order as the engine sees it after an event.
+
+    ``locked`` is what the order still holds (quote for buys, base for sells);
+    ``queue_ahead`` is the visible size still ahead of it at its price.
+    """
+
+    id: str
+    client_order_id: str | None
+    symbol: str
+    side: Side
+    type: OrderType
+    status: OrderStatus
+    price: Decimal | None
+    amount: Decimal
+    filled: Decimal
+    cost: Decimal
+    fee: Decimal
+    fee_currency: str
+    created: int
+    updated: int
+    reason: str | None
+    locked: Decimal
+    queue_ahead: Decimal
+
+    @property
+    def remaining(self) -> Decimal:
+        """Amount not filled."""
+        return self.amount - self.filled
+
+    @property
+    def average(self) -> Decimal | None:
+        """Average fill price, or None before the first fill."""
+        if not self.filled:
+            return None
+        return _AVG.divide(self.cost, self.filled)
+
+    @property
+    def is_open(self) -> bool:
+        """True while the order can still fill or be cancelled."""
+        return not self.status.is_final
+
+
+@dataclass(frozen=True, slots=True)
+class FillRecord:
+    """One execution of one of our orders. ``cost`` is ``price * amount`` in quote."""
+
+    seq: int
+    id: str
+    order_id: str
+    client_order_id: str | None
+    symbol: str
+    side: Side
+    price: Decimal
+    amount: Decimal
+    cost: Decimal
+    fee: Decimal
+    fee_currency: str
+    liquidity: Liquidity
+    timestamp: int
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceState:
+    """One currency: ``total`` owned, ``locked`` by open orders; ``free`` is the difference."""
+
+    currency: str
+    total: Decimal
+    locked: Decimal
+
+    @property
+    def free(self) -> Decimal:
+        """What new orders can use."""
+        return self.total - self.locked
+
+
+@dataclass(frozen=True, slots=True)
+class EngineResult:
+    """What one event changed: order snapshots, new fills and balances, in that order."""
+
+    orders: tuple[OrderState, ...] = ()
+    fills: tuple[FillRecord, ...] = ()
+    balances: tuple[BalanceState, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.orders or self.fills or self.balances)
+
+
+_EMPTY = EngineResult()
+#: The result of an event that changed nothing; hot paths return this very object.
+NOTHING = _EMPTY
+
+
+# -- internal state ---------------------------------------------------------------------------
+
+
+class _BookSide:
+    """One side of a book: amounts by price and a sorted key list (bids keyed by -price)."""
+
+    __slots__ = ("amounts", "is_bid", "keys")
+
+    def __init__(self, is_bid: bool) -> None:
+        self.is_bid = is_bid
+        self.keys: list[float] = []
+        self.amounts: dict[float, float] = {}
+
+    def replace(self, levels: Iterable[Level]) -> None:
+        amounts: dict[float, float] = {}
+        for price, amount in levels:
+            a = float(amount)
+            if a > 0:
+                amounts[float(price)] = a
+        self.amounts = amounts
+        self.keys = sorted((-p for p in amounts) if self.is_bid else amounts)
+
+    def set(self, price: float, amount: float) -> None:
+        amounts = self.amounts
+        if amount > 0:
+            if price not in amounts:
+                insort(self.keys, -price if self.is_bid else price)
+            amounts[price] = amount
+        elif price in amounts:
+            del amounts[price]
+            keys = self.keys
+            del keys[bisect_left(keys, -price if self.is_bid else price)]
+
+    def best(self) -> float | None:
+        if not self.keys:
+            return None
+        return -self.keys[0] if self.is_bid else self.keys[0]
+
+    def levels(self) -> Iterator[tuple[float, float]]:
+        """``(price, amount)`` best first."""
+        amounts = self.amounts
+        if self.is_bid:
+            for k in self.keys:
+                yield -k, amounts[-k]
+        else:
+            for k in self.keys:
+                yield k, amounts[k]
+
+
+class _Order:
+    __slots__ = (
+        "amount",
+        "client_order_id",
+        "cost",
+        "created",
+        "fee",
+        "filled",
+        "id",
+        "lock_per_unit",
+        "locked",
+        "price",
+        "price_f",
+        "queue_ahead",
+        "reason",
+        "seq",
+        "side",
+        "status",
+        "symbol",
+        "type",
+        "updated",
+    )
+
+    def __init__(
+        self,
+        seq: int,
+        oid: str,
+        ev: PlaceOrder,
+    ) -> None:
+        self.seq = seq
+        self.id = oid
+        self.client_order_id = ev.client_order_id
+        self.symbol = ev.symbol
+        self.side = ev.side
+        self.type = ev.type
+        self.price = ev.price
+        self.price_f = float(ev.price) if ev.price is not None else 0.0
+        self.amount = ev.amount
+        self.filled = ZERO
+        self.cost = ZERO
+        self.fee = ZERO
+        self.status = OrderStatus.OPEN
+        self.created = ev.timestamp
+        self.updated = ev.timestamp
+        self.reason: str | None = None
+        self.locked = ZERO
+        self.lock_per_unit = ZERO
+        self.queue_ahead = ZERO
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.amount - self.filled
+
+    def key(self) -> tuple[float, int]:
+        return (-self.price_f if self.side is Side.BUY else self.price_f, self.seq)
+
+    def state(self, quote: str) -> OrderState:
+        return OrderState(
+            id=self.id,
+            client_order_id=self.client_order_id,
+            symbol=self.symbol,
+            side=self.side,
+            type=self.type,
+            status=self.status,
+            price=self.price,
+            amount=self.amount,
+            filled=self.filled,
+            cost=self.cost,
+            fee=self.fee,
+            fee_currency=quote,
+            created=self.created,
+            updated=self.updated,
+            reason=self.reason,
+            locked=self.locked,
+            queue_ahead=self.queue_ahead,
+        )
+
+
+@dataclass(slots=True)
+class _Symbol:
+    spec: MarketSpec
+    bids: _BookSide = field(default_factory=lambda: _BookSide(True))
+    asks: _BookSide = field(default_factory=lambda: _BookSide(False))
+    # Size our own taker fills took from visible levels, by side and price (see module doc).
+    took_bids: dict[float, Decimal] = field(default_factory=dict)
+    took_asks: dict[float, Decimal] = field(default_factory=dict)
+    # Resting orders in priority order, with their sort keys alongside for bisect.
+    rest_bids: list[_Order] = field(default_factory=list)
+    rest_bid_keys: list[tuple[float, int]] = field(default_factory=list)
+    rest_asks: list[_Order] = field(default_factory=list)
+    rest_ask_keys: list[tuple[float, int]] = field(default_factory=list)
+    has_book: bool = False
+    # As the feed gave it; converted on read so the hot path does no Decimal work.
+    last_price: Number | None = None
+
+
+class _Batch:
+    """Collects what one event changed; turned into an :class:`EngineResult`."""
+
+    __slots__ = ("currencies", "fills", "orders")
+
+    def __init__(self) -> None:
+        self.orders: dict[str, _Order] = {}
+        self.fills: list[FillRecord] = []
+        self.currencies: dict[str, None] = {}
+
+
+# -- the engine -------------------------------------------------------------------------------
+
+
+class Engine:
+    """The matching engine for one paper account.
+
+    ``markets`` are the markets orders may use (more can be added with :meth:`add_market`).
+    ``balances`` are the starting totals. ``queue`` picks the queue model. ``id_prefix``
+    starts every order id (fills are ``<order id>-<n>``).
+    """
+
+    def __init__(
+        self,
+        markets: Iterable[MarketSpec] = (),
+        *,
+        balances: Mapping[str, Number] | None = None,
+        queue: QueueModel | str = QueueModel.CONSERVATIVE,
+        id_prefix: str = "P",
+    ) -> None:
+        self.queue = QueueModel(queue)
+        self.id_prefix = id_prefix
+        self._symbols: dict[str, _Symbol] = {}
+        self._orders: dict[str, _Order] = {}
+        self._totals: dict[str, Decimal] = {}
+        self._locked: dict[str, Decimal] = {}
+        self._order_seq = 0
+        self._fill_seq = 0
+        self._handlers: dict[type, Callable[[Any], EngineResult]] = {
+            BookDelta: self.on_book_delta,
+            BookSnapshot: self.on_book_snapshot,
+            PublicTrade: self.on_trade,
+            PlaceOrder: self.place,
+            CancelOrder: self.cancel,
+        }
+        for spec in markets:
+            self.add_market(spec)
+        for currency, amount in (balances or {}).items():
+            self.deposit(currency, to_dec(amount))
+
+    # -- configuration and account ------------------------------------------------------------
+
+    def add_market(self, spec: MarketSpec) -> None:
+        """Make ``spec.symbol`` tradable (replacing its fees if it is already known)."""
+        known = self._symbols.get(spec.symbol)
+        if known is None:
+            self._symbols[spec.symbol] = _Symbol(spec)
+        else:
+            known.spec = spec
+
+    def market(self, symbol: str) -> MarketSpec:
+        """The spec of a known market; raises :class:`UnknownSymbol`."""
+        return self._sym(symbol).spec
+
+    @property
+    def symbols(self) -> KeysView[str]:
+        """The symbols the engine trades (a live view, cheap to test membership on)."""
+        return self._symbols.keys()
+
+    @property
+    def markets(self) -> dict[str, MarketSpec]:
+        """Every market the engine knows, by symbol."""
+        return {s: st.spec for s, st in self._symbols.items()}
+
+    def deposit(self, currency: str, amount: Decimal) -> BalanceState:
+        """Add ``amount`` (negative withdraws, down to the free balance) to ``currency``."""
+        cur = currency.upper()
+        total = self._totals.get(cur, ZERO) + amount
+        locked = self._locked.get(cur, ZERO)
+        if total < locked:
+            raise InsufficientFunds(
+                f"cannot withdraw {plain(-amount)} {cur}: only {plain(self.balance(cur).free)} "
+                "is free"
+            )
+        self._totals[cur] = total
+        self._locked.setdefault(cur, ZERO)
+        return self.balance(cur)
+
+    def balance(self, currency: str) -> BalanceState:
+        """One currency's balance (zero if never seen)."""
+        cur = currency.upper()
+        return BalanceState(cur, self._totals.get(cur, ZERO), self._locked.get(cur, ZERO))
+
+    def balances(self) -> dict[str, BalanceState]:
+        """Every currency the account has touched, sorted by code."""
+        return {cur: self.balance(cur) for cur in sorted(self._totals)}
+
+    def order(self, order_id: str) -> OrderState:
+        """One order by id; raises :class:`OrderNotFound`."""
+        found = self._orders.get(order_id)
+        if found is None:
+            raise OrderNotFound(f"paper order {order_id!r} does not exist")
+        return found.state(self._quote(found.symbol))
+
+    def orders(self, *, open_only: bool = False, symbol: str | None = None) -> list[OrderState]:
+        """Orders in placement order, optionally only open ones or one symbol's."""
+        return [
+            o.state(self._quote(o.symbol))
+            for o in self._orders.values()
+            if (not open_only or not o.status.is_final) and (symbol is None or o.symbol == symbol)
+        ]
+
+    def forget_closed_orders(self) -> int:
+        """Drop final orders from memory (the ledger keeps them); returns how many."""
+        closed = [oid for oid, o in self._orders.items() if o.status.is_final]
+        for oid in closed:
+            del self._orders[oid]
+        return len(closed)
+
+    @property
+    def counters(self) -> tuple[int, int]:
+        """``(last order number, last fill number)``, for the ledger."""
+        return self._order_seq, self._fill_seq
+
+    def restore(
+        self,
+        *,
+        balances: Iterable[BalanceState],
+        open_orders: Iterable[OrderState],
+        counters: tuple[int, int],
+    ) -> None:
+        """Reload an account saved by the ledger: balances, open orders and id counters.
+
+        Locks are taken from the saved balances as they are; the open orders' own ``locked``
+        figures are kept so that later fills and cancels release the right amounts.
+        """
+        self._orders.clear()
+        self._totals = {b.currency: b.total for b in balances}
+        self._locked = {b.currency: b.locked for b in balances}
+        for st in self._symbols.values():
+            st.rest_bids.clear()
+            st.rest_bid_keys.clear()
+            st.rest_asks.clear()
+            st.rest_ask_keys.clear()
+        self._order_seq, self._fill_seq = counters
+        for saved in open_orders:
+            sym = self._sym(saved.symbol)
+            ev = PlaceOrder(
+                saved.symbol,
+                saved.side,
+                saved.type,
+                saved.amount,
+                saved.price,
+                saved.created,
+                saved.client_order_id,
+            )
+            order = _Order(_order_number(saved.id, self.id_prefix), saved.id, ev)
+            order.filled, order.cost, order.fee = saved.filled, saved.cost, saved.fee
+            order.status, order.updated, order.reason = saved.status, saved.updated, saved.reason
+            order.locked, order.queue_ahead = saved.locked, saved.queue_ahead
+            order.lock_per_unit = self._lock_per_unit(sym.spec, order)
+            self._orders[order.id] = order
+            self._rest(sym, order)
+
+    # -- market data --------------------------------------------------------------------------
+
+    def book_top(self, symbol: str) -> tuple[Decimal | None, Decimal | None]:
+        """``(best bid, best ask)`` as the engine sees the book."""
+        st = self._sym(symbol)
+        bid, ask = st.bids.best(), st.asks.best()
+        return (
+            None if bid is None else _f2d(bid),
+            None if ask is None else _f2d(ask),
+        )
+
+    def mid(self, symbol: str) -> Decimal | None:
+        """Mid price, or None while a side is empty."""
+        bid, ask = self.book_top(symbol)
+        if bid is None or ask is None:
+            return None
+        with localcontext(_CTX):
+            return (bid + ask) / 2
+
+    def book_levels(
+        self, symbol: str, side: Side, depth: int | None = None
+    ) -> list[tuple[Decimal, Decimal]]:
+        """The ``side`` book levels (bids for BUY) best first, as Decimals."""
+        st = self._sym(symbol)
+        out: list[tuple[Decimal, Decimal]] = []
+        for price, amount in (st.bids if side is Side.BUY else st.asks).levels():
+            if depth is not None and len(out) >= depth:
+                break
+            out.append((_f2d(price), _f2d(amount)))
+        return out
+
+    def has_book(self, symbol: str) -> bool:
+        """True once a snapshot or delta for ``symbol`` has been applied."""
+        return self._sym(symbol).has_book
+
+    def last_price(self, symbol: str) -> Decimal | None:
+        """The price of the last public trade seen."""
+        last = self._sym(symbol).last_price
+        return None if last is None else to_dec(last)
+
+    # -- events -------------------------------------------------------------------------------
+
+    def apply(self, event: Event) -> EngineResult:
+        """Apply any event; see the ``on_*``, :meth:`place` and :meth:`cancel` methods."""
+        return self._handlers[type(event)](event)
+
+    def on_book_snapshot(self, ev: BookSnapshot) -> EngineResult:
+        """Replace the book; resting orders it crosses fill as maker."""
+        st = self._sym(ev.symbol)
+        st.bids.replace(ev.bids)
+        st.asks.replace(ev.asks)
+        st.took_bids.clear()
+        st.took_asks.clear()
+        st.has_book = True
+        return self._cross_resting(st, ev.timestamp)
+
+    def on_book_delta(self, ev: BookDelta) -> EngineResult:
+        """Apply absolute level updates; resting orders the book now crosses fill as maker."""
+        st = self._sym(ev.symbol)
+        for side, took, levels in (
+            (st.bids, st.took_bids, ev.bids),
+            (st.asks, st.took_asks, ev.asks),
+        ):
+            setter = side.set
+            for price, amount in levels:
+                p, a = float(price), float(amount)
+                setter(p, a)
+                if took and p in took:
+                    if a > 0:
+                        took[p] = min(took[p], _f2d(a))
+                    else:
+                        del took[p]
+        st.has_book = True
+        if (st.rest_bids and st.asks.keys and st.asks.keys[0] <= st.rest_bids[0].price_f) or (
+            st.rest_asks and st.bids.keys and -st.bids.keys[0] >= st.rest_asks[0].price_f
+        ):
+            return self._cross_resting(st, ev.timestamp)
+        return _EMPTY
+
+    def on_book_level(self, symbol: str, is_bid: bool, price: float, amount: float) -> None:
+        """Apply one level without checking resting orders; call :meth:`check_book` after.
+
+        The fast path for a feed that applies many levels at once: no event object, and the
+        side update is written out here rather than calling :meth:`_BookSide.set`.
+        """
+        st = self._symbols[symbol]
+        side = st.bids if is_bid else st.asks
+        amounts = side.amounts
+        if amount > 0:
+            if price not in amounts:
+                insort(side.keys, -price if is_bid else price)
+            amounts[price] = amount
+        elif price in amounts:
+            del amounts[price]
+            keys = side.keys
+            del keys[bisect_left(keys, -price if is_bid else price)]
+        took = st.took_bids if is_bid else st.took_asks
+        if took and price in took:
+            if amount > 0:
+                took[price] = min(took[price], _f2d(amount))
+            else:
+                del took[price]
+
+    def on_book_levels(
+        self, symbol: str, levels: Sequence[tuple[Any, bool, float, float]], timestamp: int
+    ) -> EngineResult:
+        """Apply ``(tag, is_bid, price, amount)`` levels, then fill what the book crosses.
+
+        The first item of each level is ignored, so a feed can pass its own records as they
+        are. This is :meth:`on_book_delta` for the feed's hot path: no event object, float
+        prices and amounts, one call per run of levels.
+        """
+        st = self._symbols[symbol]
+        bids, asks = st.bids, st.asks
+        bid_amounts, ask_amounts = bids.amounts, asks.amounts
+        took_any = bool(st.took_bids or st.took_asks)
+        for _, is_bid, price, amount in levels:
+            amounts = bid_amounts if is_bid else ask_amounts
+            if amount > 0:
+                if price not in amounts:
+                    if is_bid:
+                        insort(bids.keys, -price)
+                    else:
+                        insort(asks.keys, price)
+                amounts[price] = amount
+            elif price in amounts:
+                del amounts[price]
+                if is_bid:
+                    keys = bids.keys
+                    del keys[bisect_left(keys, -price)]
+                else:
+                    keys = asks.keys
+                    del keys[bisect_left(keys, price)]
+            if took_any:
+                took = st.took_bids if is_bid else st.took_asks
+                if price in took:
+                    if amount > 0:
+                        took[price] = min(took[price], _f2d(amount))
+                    else:
+                        del took[price]
+        st.has_book = True
+        if (st.rest_bids and asks.keys and asks.keys[0] <= st.rest_bids[0].price_f) or (
+            st.rest_asks and bids.keys and -bids.keys[0] >= st.rest_asks[0].price_f
+        ):
+            return self._cross_resting(st, timestamp)
+        return _EMPTY
+
+    def check_book(self, symbol: str, timestamp: int) -> EngineResult:
+        """Fill resting orders the current book crosses (after :meth:`on_book_level` calls)."""
+        st = self._symbols[symbol]
+        st.has_book = True
+        if (st.rest_bids and st.asks.keys and st.asks.keys[0] <= st.rest_bids[0].price_f) or (
+            st.rest_asks and st.bids.keys and -st.bids.keys[0] >= st.rest_asks[0].price_f
+        ):
+            return self._cross_resting(st, timestamp)
+        return _EMPTY
+
+    def on_trade(self, ev: PublicTrade) -> EngineResult:
+        """A public trade: resting orders at or through its price fill as maker."""
+        return self.trade(ev.symbol, ev.price, ev.amount, ev.side, ev.timestamp)
+
+    def trade(
+        self, symbol: str, price: Number, amount: Number, side: Side | None, timestamp: int
+    ) -> EngineResult:
+        """:meth:`on_trade` without the event object (the feed's fast path)."""
+        st = self._sym(symbol)
+        price_f = float(price)
+        st.last_price = price
+        hit_bids = side is not Side.BUY and st.rest_bids and st.rest_bids[0].price_f >= price_f
+        hit_asks = side is not Side.SELL and st.rest_asks and st.rest_asks[0].price_f <= price_f
+        if not hit_bids and not hit_asks:
+            return _EMPTY
+        batch = _Batch()
+        with localcontext(_CTX):
+            volume = to_dec(amount)
+            if hit_bids:
+                self._fill_from_trade(st, st.rest_bids, price_f, volume, timestamp, batch)
+            if hit_asks:
+                self._fill_from_trade(st, st.rest_asks, price_f, volume, timestamp, batch)
+        return self._result(batch)
+
+    def place(self, ev: PlaceOrder) -> EngineResult:
+        """Place an order; see the module doc for the rules.
+
+        Raises :class:`InsufficientFunds` (nothing changes), :class:`UnknownSymbol` or
+        :class:`InvalidOrderRequest`. A LIMIT_MAKER that would cross comes back ``rejected``.
+        """
+        st = self._sym(ev.symbol)
+        if ev.amount <= 0:
+            raise InvalidOrderRequest(f"amount must be greater than 0, got {ev.amount}")
+        if ev.type is OrderType.MARKET:
+            if ev.price is not None:
+                raise InvalidOrderRequest("price is not accepted for MARKET orders")
+        elif ev.price is None or ev.price <= 0:
+            raise InvalidOrderRequest(f"a {ev.type.value} order needs a price greater than 0")
+        with localcontext(_CTX):
+            if ev.type is OrderType.MARKET:
+                return self._place_market(st, ev)
+            return self._place_limit(st, ev)
+
+    def cancel(self, ev: CancelOrder) -> EngineResult:
+        """Cancel an open order and release what it locked; raises :class:`OrderNotFound`."""
+        order = self._orders.get(ev.order_id)
+        if order is None:
+            raise OrderNotFound(f"paper order {ev.order_id!r} does not exist")
+        if order.status.is_final:
+            raise OrderNotFound(
+                f"paper order {ev.order_id!r} is already {order.status.value}; nothing to cancel"
+            )
+        st = self._symbols[order.symbol]
+        batch = _Batch()
+        with localcontext(_CTX):
+            self._unrest(st, order)
+            order.status = OrderStatus.CANCELED
+            order.reason = "canceled by the user"
+            order.updated = ev.timestamp
+            self._release(st.spec, order, batch)
+            batch.orders[order.id] = order
+        return self._result(batch)
+
+    # -- placement ----------------------------------------------------------------------------
+
+    def _place_market(self, st: _Symbol, ev: PlaceOrder) -> EngineResult:
+        spec = st.spec
+        take = self._walk(st, ev.side, ev.amount, None)
+        qty = sum((q for _, q, _ in take), ZERO)
+        cost = sum((p * q for p, q, _ in take), ZERO)
+        fee = cost * spec.taker_fee
+        if ev.side is Side.BUY:
+            self._require(spec.quote, cost + fee, ev)
+        else:
+            self._require(spec.base, ev.amount, ev)
+        batch = _Batch()
+        order = self._new_order(ev)
+        if take:
+            self._consume(st, ev.side, take)
+            # A market order is one taker fill at the VWAP of the levels it took.
+            vwap = _AVG.divide(cost, qty)
+            self._fill(st, order, vwap, qty, Liquidity.TAKER, ev.timestamp, batch, cost=cost)
+        if order.filled == order.amount:
+            order.status = OrderStatus.FILLED
+        else:
+            order.status = OrderStatus.CANCELED
+            order.reason = (
+                f"visible book exhausted after {plain(order.filled)} of {plain(order.amount)}; "
+                "the unfilled remainder was canceled"
+                if order.filled
+                else "no visible liquidity; the order was canceled unfilled"
+            )
+        batch.orders[order.id] = order
+        return self._result(batch)
+
+    def _place_limit(self, st: _Symbol, ev: PlaceOrder) -> EngineResult:
+        spec = st.spec
+        assert ev.price is not None
+        if ev.side is Side.BUY:
+            lock = ev.price * ev.amount * (ONE + spec.fee_reserve)
+            self._require(spec.quote, lock, ev)
+        else:
+            lock = ev.amount
+            self._require(spec.base, lock, ev)
+        batch = _Batch()
+        order = self._new_order(ev)
+        batch.orders[order.id] = order
+        limit_f = order.price_f
+        take = self._walk(st, ev.side, ev.amount, limit_f)
+        if ev.type is OrderType.LIMIT_MAKER and take:
+            best = take[0][0]
+            relation = "<=" if ev.side is Side.BUY else ">="
+            opposite = "ask" if ev.side is Side.BUY else "bid"
+            order.status = OrderStatus.REJECTED
+            order.reason = (
+                f"LIMIT_MAKER would take liquidity (best {opposite} {best} {relation} "
+                f"{ev.side.value} price {ev.price}); rejected as the venue would"
+            )
+            return self._result(batch)
+        order.locked = lock
+        order.lock_per_unit = self._lock_per_unit(spec, order)
+        self._lock(spec.quote if ev.side is Side.BUY else spec.base, lock, batch)
+        if take:
+            self._consume(st, ev.side, take)
+            for price, qty, _ in take:
+                self._fill(st, order, price, qty, Liquidity.TAKER, ev.timestamp, batch)
+        if order.filled == order.amount:
+            order.status = OrderStatus.FILLED
+            self._release(spec, order, batch)
+            return self._result(batch)
+        if self.queue is QueueModel.CONSERVATIVE:
+            own = st.bids if ev.side is Side.BUY else st.asks
+            visible = own.amounts.get(limit_f)
+            order.queue_ahead = ZERO if visible is None else _f2d(visible)
+        self._rest(st, order)
+        return self._result(batch)
+
+    def _walk(
+        self, st: _Symbol, side: Side, amount: Decimal, limit_f: float | None
+    ) -> list[tuple[Decimal, Decimal, float]]:
+        """The levels a taker on ``side`` would take, without changing anything."""
+        book, took = (st.asks, st.took_asks) if side is Side.BUY else (st.bids, st.took_bids)
+        out: list[tuple[Decimal, Decimal, float]] = []
+        left = amount
+        for price_f, amount_f in book.levels():
+            if limit_f is not None and (
+                price_f > limit_f if side is Side.BUY else price_f < limit_f
+            ):
+                break
+            available = _f2d(amount_f) - took.get(price_f, ZERO)
+            if available <= 0:
+                continue
+            qty = min(left, available)
+            out.append((_f2d(price_f), qty, price_f))
+            left -= qty
+            if not left:
+                break
+        return out
+
+    def _consume(
+        self, st: _Symbol, side: Side, take: Iterable[tuple[Decimal, Decimal, float]]
+    ) -> None:
+        took = st.took_asks if side is Side.BUY else st.took_bids
+        for _, qty, price_f in take:
+            took[price_f] = took.get(price_f, ZERO) + qty
+
+    # -- resting orders -----------------------------------------------------------------------
+
+    def _cross_resting(self, st: _Symbol, ts: int) -> EngineResult:
+        """Fill resting orders the opposite best now reaches, against the crossing levels."""
+        batch = _Batch()
+        with localcontext(_CTX):
+            for resting, side in ((st.rest_bids, Side.BUY), (st.rest_asks, Side.SELL)):
+                for order in list(resting):
+                    take = self._walk(st, side, order.remaining, order.price_f)
+                    if not take:
+                        break
+                    self._consume(st, side, take)
+                    qty = sum((q for _, q, _ in take), ZERO)
+                    order.queue_ahead = ZERO
+                    self._fill(st, order, _limit(order), qty, Liquidity.MAKER, ts, batch)
+        return self._result(batch) if batch.orders else _EMPTY
+
+    def _fill_from_trade(
+        self,
+        st: _Symbol,
+        resting: list[_Order],
+        price_f: float,
+        volume: Decimal,
+        ts: int,
+        batch: _Batch,
+    ) -> None:
+        """Share one trade's volume among resting orders in price-time priority.
+
+        The volume reaching an order is the trade's amount less what our earlier orders
+        filled; at the trade's own price it first works through the order's queue.
+        """
+        conservative = self.queue is QueueModel.CONSERVATIVE
+        for order in list(resting):
+            if volume <= 0:
+                break
+            if order.side is Side.BUY:
+                if order.price_f < price_f:
+                    break
+                through = order.price_f > price_f
+            else:
+                if order.price_f > price_f:
+                    break
+                through = order.price_f < price_f
+            reach = volume
+            if not through and conservative and order.queue_ahead:
+                if reach <= order.queue_ahead:
+                    order.queue_ahead -= reach
+                    batch.orders[order.id] = order
+                    continue
+                reach -= order.queue_ahead
+            order.queue_ahead = ZERO
+            qty = min(order.remaining, reach)
+            self._fill(st, order, _limit(order), qty, Liquidity.MAKER, ts, batch)
+            volume -= qty
+
+    def _rest(self, st: _Symbol, order: _Order) -> None:
+        orders, keys = (
+            (st.rest_bids, st.rest_bid_keys)
+            if order.side is Side.BUY
+            else (st.rest_asks, st.rest_ask_keys)
+        )
+        key = order.key()
+        index = bisect_left(keys, key)
+        keys.insert(index, key)
+        orders.insert(index, order)
+
+    def _unrest(self, st: _Symbol, order: _Order) -> None:
+        orders, keys = (
+            (st.rest_bids, st.rest_bid_keys)
+            if order.side is Side.BUY
+            else (st.rest_asks, st.rest_ask_keys)
+        )
+        index = bisect_left(keys, order.key())
+        if index < len(orders) and orders[index] is order:
+            del keys[index]
+            del orders[index]
+
+    # -- money --------------------------------------------------------------------------------
+
+    def _fill(
+        self,
+        st: _Symbol,
+        order: _Order,
+        price: Decimal,
+        qty: Decimal,
+        liquidity: Liquidity,
+        ts: int,
+        batch: _Batch,
+        *,
+        cost: Decimal | None = None,
+    ) -> None:
+        spec = st.spec
+        if cost is None:
+            cost = price * qty
+        rate = spec.maker_fee if liquidity is Liquidity.MAKER else spec.taker_fee
+        fee = cost * rate
+        base, quote = spec.base, spec.quote
+        totals = self._totals
+        if order.side is Side.BUY:
+            totals[base] = totals.get(base, ZERO) + qty
+            totals[quote] = totals.get(quote, ZERO) - cost - fee
+            if order.locked:
+                release = min(order.locked, qty * order.lock_per_unit)
+                self._unlock(quote, release, batch)
+                order.locked -= release
+        else:
+            totals[base] = totals.get(base, ZERO) - qty
+            totals[quote] = totals.get(quote, ZERO) + cost - fee
+            if order.locked:
+                release = min(order.locked, qty)
+                self._unlock(base, release, batch)
+                order.locked -= release
+        self._locked.setdefault(base, ZERO)
+        self._locked.setdefault(quote, ZERO)
+        batch.currencies[base] = None
+        batch.currencies[quote] = None
+        order.filled += qty
+        order.cost += cost
+        order.fee += fee
+        order.updated = ts
+        self._fill_seq += 1
+        batch.fills.append(
+            FillRecord(
+                seq=self._fill_seq,
+                id=f"{order.id}-{self._fill_seq}",
+                order_id=order.id,
+                client_order_id=order.client_order_id,
+                symbol=order.symbol,
+                side=order.side,
+                price=price,
+                amount=qty,
+                cost=cost,
+                fee=fee,
+                fee_currency=quote,
+                liquidity=liquidity,
+                timestamp=ts,
+            )
+        )
+        if order.type is not OrderType.MARKET:
+            if order.filled == order.amount:
+                order.status = OrderStatus.FILLED
+                self._unrest(st, order)
+                self._release(spec, order, batch)
+            else:
+                order.status = OrderStatus.PARTIALLY_FILLED
+        batch.orders[order.id] = order
+
+    def _lock_per_unit(self, spec: MarketSpec, order: _Order) -> Decimal:
+        if order.side is Side.BUY and order.price is not None:
+            return order.price * (ONE + spec.fee_reserve)
+        return ONE
+
+    def _require(self, currency: str, amount: Decimal, ev: PlaceOrder) -> None:
+        free = self._totals.get(currency, ZERO) - self._locked.get(currency, ZERO)
+        if amount > free:
+            raise InsufficientFunds(
+                f"paper account cannot fund {ev.side.value} {plain(ev.amount)} {ev.symbol} "
+                f"({ev.type.value}): needs {plain(amount)} {currency}, {plain(free)} free"
+            )
+
+    def _lock(self, currency: str, amount: Decimal, batch: _Batch) -> None:
+        self._locked[currency] = self._locked.get(currency, ZERO) + amount
+        self._totals.setdefault(currency, ZERO)
+        batch.currencies[currency] = None
+
+    def _unlock(self, currency: str, amount: Decimal, batch: _Batch) -> None:
+        self._locked[currency] = self._locked.get(currency, ZERO) - amount
+        batch.currencies[currency] = None
+
+    def _release(self, spec: MarketSpec, order: _Order, batch: _Batch) -> None:
+        if order.locked:
+            self._unlock(spec.quote if order.side is Side.BUY else spec.base, order.locked, batch)
+            order.locked = ZERO
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _new_order(self, ev: PlaceOrder) -> _Order:
+        self._order_seq += 1
+        order = _Order(self._order_seq, f"{self.id_prefix}{self._order_seq}", ev)
+        self._orders[order.id] = order
+        return order
+
+    def _sym(self, symbol: str) -> _Symbol:
+        st = self._symbols.get(symbol)
+        if st is None:
+            raise UnknownSymbol(
+                f"the paper engine has no market {symbol!r}; known: "
+                f"{', '.join(self._symbols) or 'none'}"
+            )
+        return st
+
+    def _quote(self, symbol: str) -> str:
+        return self._symbols[symbol].spec.quote
+
+    def _result(self, batch: _Batch) -> EngineResult:
+        return EngineResult(
+            orders=tuple(o.state(self._quote(o.symbol)) for o in batch.orders.values()),
+            fills=tuple(batch.fills),
+            balances=tuple(self.balance(c) for c in batch.currencies),
+        )
+
+
+def _limit(order: _Order) -> Decimal:
+    # Only LIMIT and LIMIT_MAKER orders rest, and both always carry a price.
+    assert order.price is not None
+    return order.price
+
+
+def _order_number(order_id: str, prefix: str) -> int:
+    digits = order_id.removeprefix(prefix)
+    return int(digits) if digits.isdigit() else 0
