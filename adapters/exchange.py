@@ -12,7 +12,7 @@ import asyncio
 import difflib
 import logging
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from decimal import Decimal
 from functools import partial
 from types import TracebackType
@@ -73,6 +73,37 @@ class UnreadableAnswer(ExchangeError):
     """The venue answered, but the answer lacks fields or carries wrong types."""
 
 
+class _RedactingLogger:
+    """A logger for the ccxt client that masks this client's credentials in every record."""
+
+    def __init__(self, logger: logging.Logger, secrets: Iterable[str]) -> None:
+        self._logger = logger
+        self._secrets = tuple(s for s in secrets if s)
+
+    def _emit(self, level: int, msg: object, *args: object) -> None:
+        if not self._logger.isEnabledFor(level):
+            return
+        text = str(msg) % args if args else str(msg)
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        self._logger.log(level, "%s", text)
+
+    def debug(self, msg: object, *args: object, **_: object) -> None:
+        self._emit(logging.DEBUG, msg, *args)
+
+    def info(self, msg: object, *args: object, **_: object) -> None:
+        self._emit(logging.INFO, msg, *args)
+
+    def warning(self, msg: object, *args: object, **_: object) -> None:
+        self._emit(logging.WARNING, msg, *args)
+
+    def error(self, msg: object, *args: object, **_: object) -> None:
+        self._emit(logging.ERROR, msg, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._logger, name)
+
+
 class Exchange:
     """Typed access to one exchange. Use through :func:`open_exchange`."""
 
@@ -99,10 +130,13 @@ class Exchange:
             "%s: timeout %d ms; retry policy: %s; client order id prefix %r",
             self._caps.id, timeout_ms, self.retry.describe(), client_order_id_prefix,
         )  # fmt: skip
+        secrets = self._credentials.ccxt_config(self._caps.id)
         client_config: dict[str, Any] = {
             "enableRateLimit": True,
             "timeout": timeout_ms,
-            **self._credentials.ccxt_config(self._caps.id),
+            # ccxt logs each request's headers (the API key among them) at DEBUG.
+            "logger": _RedactingLogger(logging.getLogger("ccxt.base.exchange"), secrets.values()),
+            **secrets,
             **(config or {}),
         }
         self._client: Any = self._venue.client_class()(client_config)
