@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from decimal import Decimal
 from functools import partial
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from .capabilities import Capabilities, capabilities
 from .credentials import Credentials, load_credentials
@@ -354,7 +354,7 @@ class Exchange:
     async def fetch_balance(self) -> Balances:
         """Free, used and total balance per currency."""
         raw = await self._read("fetch_balance", self._client.fetch_balance, private=True)
-        return self._parse("fetch_balance", lambda: balances_from_ccxt(raw))
+        return self._parse("fetch_balance", lambda: _checked_balances(raw))
 
     async def fetch_trading_fee(self, symbol: str) -> TradingFee:
         """The account's maker/taker fee for ``symbol``, as fractions (0.0015 = 0.15%)."""
@@ -532,6 +532,12 @@ class Exchange:
             )
             if raw is None:
                 return None
+            echoed = raw.get("clientOrderId")
+            if echoed not in (None, "", client_order_id):
+                # An answer about another order is no answer: never read it as ours or as
+                # "taken", either of which would end the order's story wrongly.
+                raise UnreadableAnswer(f"{self._caps.id}: lookup of {client_order_id} "
+                                       f"answered about client order id {echoed!r}")  # fmt: skip
             same = self._parse("order lookup", lambda: _same_order(raw, request))
             order = self._parse(
                 "order lookup",
@@ -627,6 +633,14 @@ def open_exchange(
     timeout_ms: int = 10_000,
     config: Mapping[str, Any] | None = None,
     client_order_id_prefix: str = "",
+    source: str | os.PathLike[str] | None = None,
+    replay_pace: float | Literal["recorded"] | None = None,
+    ledger: Any = None,
+    account: str = "default",
+    initial_balances: Mapping[str, Any] | None = None,
+    maker_fee: Any = None,
+    taker_fee: Any = None,
+    queue: str = "conservative",
 ) -> Exchange:
     """Open a typed adapter for ``exchange_id`` (``bitstamp``, ``bitmart`` or ``*_paper_trade``).
 
@@ -637,11 +651,46 @@ def open_exchange(
 
     Credentials come from ``credentials``, else the environment, else ``env_file``
     (default ``./.env``). Public calls need none.
+
+    ``paper=True`` (or a ``*_paper_trade`` id) returns a
+    :class:`~adapters.paper.exchange.PaperExchange`: the same interface with simulated
+    orders, needing no keys. Only paper trading takes ``source`` (a recorded session to
+    replay instead of the live public feed) and ``replay_pace``, ``ledger``/``account``,
+    ``initial_balances``, ``maker_fee``/``taker_fee`` and ``queue``; see ``PaperExchange``.
     """
     caps = capabilities(exchange_id)
     if paper or caps.paper:
-        raise NotImplementedError(
-            "paper trading lands with issue 4 (paper trading); use the live exchange for now"
+        from .paper.exchange import PaperExchange  # deferred: paper pulls in sqlite and replay
+
+        return PaperExchange(
+            caps.id,
+            source=source,
+            replay_pace=replay_pace,
+            ledger=ledger,
+            account=account,
+            initial_balances=initial_balances,
+            maker_fee=maker_fee,
+            taker_fee=taker_fee,
+            queue=queue,
+            retry=retry,
+            timeout_ms=timeout_ms,
+            config=config,
+            client_order_id_prefix=client_order_id_prefix,
+        )
+    paper_only = {
+        "source": source is not None,
+        "replay_pace": replay_pace is not None,
+        "ledger": ledger is not None,
+        "account": account != "default",
+        "initial_balances": initial_balances is not None,
+        "maker_fee": maker_fee is not None,
+        "taker_fee": taker_fee is not None,
+        "queue": queue != "conservative",
+    }
+    if any(paper_only.values()):
+        given = ", ".join(name for name, used in paper_only.items() if used)
+        raise TypeError(
+            f"{given}: paper trading options; pass paper=True or use {caps.paper_trade_id}"
         )
     return Exchange(
         caps.id,
@@ -693,9 +742,21 @@ def check_market_rules(request: OrderRequest, market: Market) -> None:
 
 
 def _priced(ticker: Ticker) -> Ticker:
-    if ticker.bid is None and ticker.ask is None and ticker.last is None:
-        raise ValueError("the ticker answer carries no price")
+    # Both venues always send bid and ask; ccxt fills a missing ``last`` from other fields
+    # (BitMart: open * (1 + fluctuation)), so ``last`` alone proves nothing.
+    if ticker.bid is None and ticker.ask is None:
+        raise ValueError("the ticker answer carries neither bid nor ask")
     return ticker
+
+
+def _checked_balances(raw: Mapping[str, Any]) -> Balances:
+    # ccxt turns a row it cannot read into a currency with no numbers at all; a real
+    # balance row always carries some.
+    sides = [raw.get(k) or {} for k in ("free", "used", "total")]
+    for currency in set().union(*sides):
+        if all(side.get(currency) is None for side in sides):
+            raise ValueError(f"the balance of {currency!r} carries no amount")
+    return balances_from_ccxt(raw)
 
 
 def _outcome_unknown(err: AdapterError) -> bool:

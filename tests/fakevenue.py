@@ -671,6 +671,7 @@ _KEY_FIELDS = {
     "id", "orderId", "order_id", "status", "state", "symbol", "market", "name",
     "market_symbol", "last", "bid", "ask", "bid_px", "ask_px", "bids", "asks", "symbols",
     "currencies", "result", "base_currency", "counter_currency", "quote_currency",
+    "currency", "available", "total", "wallet",
 }  # fmt: skip
 
 
