@@ -34,22 +34,26 @@ Derivation rules (also written into each derived file's meta header):
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import random
 import sys
-from decimal import Decimal
+from collections.abc import Callable
+from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from adapters.replay import Frame, Recording, compact_json  # noqa: E402
+from adapters.replay import Frame, FrameDir, Recording, compact_json  # noqa: E402
 
 CASSETTES = ROOT / "cassettes"
 SCRIPT = "scripts/derive_ws_sessions.py"
+P = ParamSpec("P")
+R = TypeVar("R")
 
 BITSTAMP_SEED = CASSETTES / "bitstamp" / "ws" / "seeds" / "diff_order_book_ethusd.json"
 BITSTAMP_DERIVED = CASSETTES / "bitstamp" / "ws" / "diff_order_book_derived.jsonl"
@@ -62,11 +66,26 @@ BITMART_RNG_SEED = 20231026
 N_UPDATES = 300
 
 
+# A fixed decimal context: the output must not depend on whatever context the caller (or
+# another test in the same process) has set.
+_CONTEXT = Context(prec=28, rounding=ROUND_HALF_EVEN)
+
+
+def _fixed_context(func: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with localcontext(_CONTEXT):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
 def _scaled(rng: random.Random, pool: list[str], quantum: str) -> str:
     base = Decimal(rng.choice(pool))
-    factor = Decimal(rng.randint(50, 150)) / Decimal(100)
+    factor_percent = rng.randint(50, 150)
     q = Decimal(quantum)
-    value = (base * factor).quantize(q)
+    with localcontext(_CONTEXT):
+        value = (base * Decimal(factor_percent) / Decimal(100)).quantize(q)
     if value <= 0:
         value = q
     return f"{value:f}"
@@ -76,6 +95,7 @@ def _scaled(rng: random.Random, pool: list[str], quantum: str) -> str:
 # Bitstamp
 
 
+@_fixed_context
 def derive_bitstamp(
     seed: dict[str, Any], n_frames: int = N_UPDATES, rng_seed: int = BITSTAMP_RNG_SEED
 ) -> tuple[Recording, dict[str, Any]]:
@@ -173,6 +193,7 @@ def derive_bitstamp(
 # BitMart
 
 
+@_fixed_context
 def derive_bitmart(
     seed: dict[str, Any], n_frames: int = N_UPDATES, rng_seed: int = BITMART_RNG_SEED
 ) -> Recording:
@@ -309,7 +330,7 @@ def _recording_from_reference(
             label = f"{exchange}/ws/{name} {key}[{pos}]: {frame_source}"
             if label not in sources:
                 sources.append(label)
-            direction = "sent" if key == "sent" else "recv"
+            direction: FrameDir = "sent" if key == "sent" else "recv"
             frames.append(Frame(direction, 0.0, text=compact_json(item)))
     meta: dict[str, Any] = {
         "source": sources[0] if len(sources) == 1 else sources,

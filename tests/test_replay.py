@@ -34,6 +34,7 @@ from adapters.replay import (
     Frame,
     Recording,
     ReplayServer,
+    RestHandler,
     RestRequest,
     RestResponse,
     bitmart_books,
@@ -779,7 +780,7 @@ async def test_rest_routes_and_compression_on_the_wire() -> None:
         calls.append(request)
         return RestResponse(201, {"n": len(server.rest_requests)})
 
-    rest = {
+    rest: dict[str, RestResponse | RestHandler] = {
         "GET /a": RestResponse(200, {"plain": True}),
         "GET /a?x=1": RestResponse(200, {"query": True}),
         "POST /b": computed,
