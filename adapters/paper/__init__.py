@@ -12,15 +12,17 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .engine import Engine, MarketSpec, QueueModel
+    from .exchange import PaperExchange
     from .ledger import Ledger
 
-__all__ = ["Engine", "Ledger", "MarketSpec", "QueueModel"]
+__all__ = ["Engine", "Ledger", "MarketSpec", "PaperExchange", "QueueModel"]
 
 _WHERE = {
     "Engine": "engine",
     "MarketSpec": "engine",
     "QueueModel": "engine",
     "Ledger": "ledger",
+    "PaperExchange": "exchange",
 }
 
 

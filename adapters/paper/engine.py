@@ -1079,7 +1079,9 @@ class Engine:
         batch.currencies[currency] = None
 
     def _unlock(self, currency: str, amount: Decimal, batch: _Batch) -> None:
-        self._locked[currency] = self._locked.get(currency, ZERO) - amount
+        left = self._locked.get(currency, ZERO) - amount
+        # An exact zero left by decimals (0E-11) is shown as plain 0.
+        self._locked[currency] = left if left else ZERO
         batch.currencies[currency] = None
 
     def _release(self, spec: MarketSpec, order: _Order, batch: _Batch) -> None:

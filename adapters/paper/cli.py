@@ -1,0 +1,164 @@
+"""``adapters paper ...``: the demo and the paper account's ledger from the command line.
+
+``adapters.cli`` calls :func:`add_paper_commands` with its sub-parsers. The ledger commands
+(``fund``, ``reset``, ``balances``, ``fills``) work on the ledger file alone, offline. Bad
+input exits 2 with one line (through ``adapters.cli``'s parser); ledger and exchange errors
+are :class:`~adapters.errors.AdapterError` and exit 1 with their message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from ..capabilities import capabilities
+from ..errors import UnknownExchange
+
+__all__ = ["add_paper_commands"]
+
+_CURRENCY = re.compile(r"^[A-Za-z0-9]{2,12}$")
+
+
+def _paper_id(value: str) -> str:
+    try:
+        return capabilities(value).paper_trade_id
+    except UnknownExchange as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _currency(value: str) -> str:
+    if not _CURRENCY.match(value):
+        raise argparse.ArgumentTypeError(f"expected a currency code like USD, got {value!r}")
+    return value.upper()
+
+
+def _amount(value: str) -> Decimal:
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"expected a decimal amount, got {value!r}") from None
+    if not number.is_finite() or number < 0:
+        raise argparse.ArgumentTypeError(f"expected an amount of 0 or more, got {value!r}")
+    return number
+
+
+def add_paper_commands(subparsers: Any) -> None:
+    """Add ``paper demo|fund|reset|balances|fills`` to an argparse sub-parsers object."""
+    paper = subparsers.add_parser(
+        "paper", help="paper trading: the demo, and the paper account's funds and fills"
+    )
+    sub = paper.add_subparsers(dest="paper_command", required=True, parser_class=type(paper))
+
+    def account_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("exchange", type=_paper_id, help="bitstamp or bitmart (paper account)")
+        p.add_argument("--account", default="default", help="account name (default: default)")
+        p.add_argument("--ledger", type=Path, help="ledger file (default: the user state dir)")
+
+    p = sub.add_parser(
+        "demo", help="run the paper-trading demo (offline on a recorded session by default)"
+    )
+    p.add_argument("--live", action="store_true", help="use the live public feed instead")
+    p.add_argument("--ledger", type=Path, help="keep the paper account in this SQLite file")
+    p.add_argument("--quiet", action="store_true", help="print the summary only")
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("fund", help="set a currency's balance: paper fund bitstamp USD 10000")
+    account_options(p)
+    p.add_argument("currency", type=_currency)
+    p.add_argument("amount", type=_amount)
+    p.set_defaults(func=_cmd_fund)
+
+    p = sub.add_parser("reset", help="start the paper account over (orders, fills, balances)")
+    account_options(p)
+    p.set_defaults(func=_cmd_reset)
+
+    p = sub.add_parser("balances", help="the paper account's balances")
+    account_options(p)
+    p.set_defaults(func=_cmd_balances)
+
+    p = sub.add_parser("fills", help="export the paper account's fills as CSV")
+    account_options(p)
+    p.add_argument("--csv", required=True, help="file to write ('-' for standard output)")
+    p.set_defaults(func=_cmd_fills)
+
+
+def _ledger(args: argparse.Namespace) -> Any:
+    import sqlite3
+
+    from ..cli import UsageError
+    from .ledger import Ledger
+
+    try:
+        if args.ledger is not None:
+            return Ledger(args.ledger, exchange_id=args.exchange, account=args.account)
+        return Ledger.open_default(args.exchange, args.account)
+    except (OSError, sqlite3.Error) as exc:
+        where = args.ledger or "the default ledger"
+        raise UsageError(f"cannot open {where} as a paper ledger: {exc}") from None
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .demo import run_demo
+
+    asyncio.run(run_demo(live=args.live, ledger=args.ledger, progress=not args.quiet))
+    return 0
+
+
+def _cmd_fund(args: argparse.Namespace) -> int:
+    from .engine import plain
+
+    with _ledger(args) as ledger:
+        balance = ledger.fund(args.currency, args.amount)
+        print(
+            f"{args.exchange} ({args.account}): {balance.currency} total {plain(balance.total)}, "
+            f"free {plain(balance.free)}, locked {plain(balance.locked)}  [{ledger.path}]"
+        )
+    return 0
+
+
+def _cmd_reset(args: argparse.Namespace) -> int:
+    with _ledger(args) as ledger:
+        ledger.reset()
+        print(f"{args.exchange} ({args.account}): ledger reset  [{ledger.path}]")
+    return 0
+
+
+def _cmd_balances(args: argparse.Namespace) -> int:
+    from ..cli import render_table
+    from .engine import plain
+
+    with _ledger(args) as ledger:
+        rows = [
+            [b.currency, plain(b.free), plain(b.locked), plain(b.total)] for b in ledger.balances()
+        ]
+        if rows:
+            print(render_table(["currency", "free", "locked", "total"], rows))
+        else:
+            live = args.exchange.removesuffix("_paper_trade")
+            print(
+                f"{args.exchange} ({args.account}): no balances; fund it with "
+                f"'adapters paper fund {live} USD 10000'"
+            )
+        print(f"[{ledger.path}]", file=sys.stderr)
+    return 0
+
+
+def _cmd_fills(args: argparse.Namespace) -> int:
+    with _ledger(args) as ledger:
+        if args.csv == "-":
+            count = ledger.export_fills_csv(sys.stdout)
+        else:
+            from ..cli import UsageError
+
+            try:
+                count = ledger.export_fills_csv(Path(args.csv))
+            except OSError as exc:
+                raise UsageError(f"cannot write {args.csv}: {exc.strerror or exc}") from None
+            print(f"wrote {count} fills to {args.csv}  [{ledger.path}]")
+    return 0

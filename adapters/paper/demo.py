@@ -1,0 +1,354 @@
+"""The paper-trading demo: a small market-making run on ``bitstamp_paper_trade``.
+
+``python -m adapters paper demo`` (or ``scripts/paper_demo.py``) runs it offline on the
+recorded Bitstamp session shipped in ``cassettes/`` (no network, no keys, a few seconds);
+``--live`` runs the same strategy on the live public feed.
+
+The strategy quotes one LIMIT_MAKER on each side of ETH/USD: it joins the best bid and ask,
+or steps one tick inside when the spread is wider than a tick, and re-prices (cancel, then
+place) whenever the best prices move away from its quotes. Once, partway through, it sends a
+MARKET buy. At the end it cancels what is still open and prints a summary: orders, fills,
+fees, balances and the PnL marked to the last mid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+
+from ..enums import OrderType, Side
+from ..errors import AdapterError, InsufficientFunds, OrderNotFound, OrderRejected
+from ..models import Balance, Fill, Order, OrderBook, OrderRequest
+from .engine import plain
+from .exchange import PaperExchange
+from .ledger import MEMORY
+from .session import DEMO_SESSION
+
+__all__ = ["DemoConfig", "DemoReport", "run_demo"]
+
+SYMBOL = "ETH/USD"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoConfig:
+    """What the demo trades and for how long."""
+
+    symbol: str = SYMBOL
+    quote_size: Decimal = Decimal("0.1")
+    market_size: Decimal = Decimal("0.5")
+    #: The MARKET order goes out after this many book updates.
+    market_after: int = 120
+    initial_balances: tuple[tuple[str, str], ...] = (("USD", "10000"), ("ETH", "2"))
+    #: Replay rate of the recorded session, frames per second.
+    pace: float = 250.0
+    #: Live runs stop after this many seconds.
+    live_seconds: float = 30.0
+
+
+@dataclass(slots=True)
+class DemoReport:
+    """What happened: every order state the strategy saw, the fills, balances and PnL."""
+
+    exchange: str
+    source: str
+    ledger: str
+    orders: dict[str, Order] = field(default_factory=dict)
+    placed: list[Order] = field(default_factory=list)
+    canceled: list[Order] = field(default_factory=list)
+    fills: list[Fill] = field(default_factory=list)
+    market_order: Order | None = None
+    rejected: int = 0
+    unfunded: int = 0
+    book_updates: int = 0
+    start_balances: dict[str, Balance] = field(default_factory=dict)
+    end_balances: dict[str, Balance] = field(default_factory=dict)
+    first_mid: Decimal | None = None
+    last_mid: Decimal | None = None
+    seconds: float = 0.0
+
+    @property
+    def fees(self) -> dict[str, Decimal]:
+        """Fees paid, per currency."""
+        out: dict[str, Decimal] = {}
+        for f in self.fills:
+            if f.fee and f.fee_currency:
+                out[f.fee_currency] = out.get(f.fee_currency, Decimal(0)) + f.fee
+        return out
+
+    def equity(self, balances: dict[str, Balance], base: str, quote: str) -> Decimal | None:
+        """``quote + base x last mid`` for the given balances."""
+        if self.last_mid is None:
+            return None
+        zero = Balance(currency="-")
+        return balances.get(quote, zero).total + balances.get(base, zero).total * self.last_mid
+
+    def pnl(self, base: str, quote: str) -> Decimal | None:
+        """End minus start equity, both valued at the last mid: what the trading made."""
+        end = self.equity(self.end_balances, base, quote)
+        start = self.equity(self.start_balances, base, quote)
+        return None if end is None or start is None else end - start
+
+
+async def run_demo(
+    *,
+    live: bool = False,
+    ledger: str | Path | None = None,
+    config: DemoConfig | None = None,
+    out: IO[str] | None = None,
+    progress: bool = True,
+    client_config: dict[str, Any] | None = None,
+) -> DemoReport:
+    """Run the demo strategy and return its :class:`DemoReport` (the summary is printed).
+
+    Offline by default: the recorded session replays through a 127.0.0.1 server to the real
+    ccxt.pro client. ``ledger`` keeps the paper account in that SQLite file; by default it
+    lives in memory and nothing is left behind.
+    """
+    cfg = config or DemoConfig()
+    stream = out if out is not None else sys.stdout
+
+    def say(text: str) -> None:
+        if progress:
+            print(text, file=stream, flush=True)
+
+    exchange = PaperExchange(
+        "bitstamp_paper_trade",
+        source=None if live else DEMO_SESSION,
+        replay_pace=None if live else cfg.pace,
+        ledger=MEMORY if ledger is None else ledger,
+        account="demo",
+        initial_balances=dict(cfg.initial_balances),
+        config=client_config,
+    )
+    report = DemoReport(
+        exchange=exchange.id,
+        source="live public feed" if live else f"recorded session {DEMO_SESSION}",
+        ledger="in memory (nothing is saved; --ledger PATH keeps it)"
+        if ledger is None
+        else str(ledger),
+    )
+    started = time.monotonic()
+    async with exchange as ex:
+        say(f"paper demo on {ex.id} {cfg.symbol}: {report.source}; ledger {report.ledger}")
+        await ex.watch_market(cfg.symbol)
+        report.start_balances = (await ex.fetch_balance()).assets
+        strategy = _Strategy(ex, cfg, report, say)
+        await strategy.run(live)
+        await strategy.finish()
+        report.end_balances = (await ex.fetch_balance()).assets
+        report.fills = await ex.fetch_my_trades(cfg.symbol)
+        for order_id in list(report.orders):
+            report.orders[order_id] = await ex.fetch_order(order_id, cfg.symbol)
+    report.seconds = time.monotonic() - started
+    print(summary(report, cfg), file=stream, flush=True)
+    return report
+
+
+class _Strategy:
+    """Two LIMIT_MAKER quotes that follow the best prices, and one MARKET order."""
+
+    def __init__(
+        self,
+        ex: PaperExchange,
+        cfg: DemoConfig,
+        report: DemoReport,
+        say: Callable[[str], None],
+    ) -> None:
+        self.ex, self.cfg, self.report, self.say = ex, cfg, report, say
+        self.quotes: dict[Side, Order | None] = {Side.BUY: None, Side.SELL: None}
+        self.tick = Decimal("0.01")
+        self.market_sent = False
+        self.next_progress = 0.0
+
+    async def run(self, live: bool) -> None:
+        market = await self.ex.market(self.cfg.symbol)
+        self.tick = market.price_increment or self.tick
+        deadline = time.monotonic() + self.cfg.live_seconds if live else None
+        async for book in self._books(deadline):
+            self.report.book_updates += 1
+            mid = book.mid
+            if mid is not None:
+                self.report.last_mid = mid
+                if self.report.first_mid is None:
+                    self.report.first_mid = mid
+            await self._step(book)
+            self._progress(book, deadline)
+
+    async def _books(self, deadline: float | None) -> AsyncIterator[OrderBook]:
+        client, symbol, session = self.ex.client, self.cfg.symbol, self.ex.session
+        while True:
+            if deadline is not None and time.monotonic() > deadline:
+                return
+            try:
+                raw = await asyncio.wait_for(client.watch_order_book(symbol), 0.25)
+            except TimeoutError:
+                if session is not None and session.finished:
+                    return  # the recording is over and the last update was seen
+                continue
+            yield OrderBook.from_ccxt(raw, 5)
+
+    async def _step(self, book: OrderBook) -> None:
+        best_bid, best_ask = book.best_bid, book.best_ask
+        if best_bid is None or best_ask is None:
+            return
+        inside = best_ask - best_bid > self.tick
+        wanted = {
+            Side.BUY: best_bid + self.tick if inside else best_bid,
+            Side.SELL: best_ask - self.tick if inside else best_ask,
+        }
+        for side, price in wanted.items():
+            await self._quote(side, price)
+        if not self.market_sent and self.report.book_updates >= self.cfg.market_after:
+            self.market_sent = True
+            request = OrderRequest(
+                symbol=self.cfg.symbol,
+                side=Side.BUY,
+                type=OrderType.MARKET,
+                amount=self.cfg.market_size,
+            )
+            try:
+                order = await self.ex.create_order(request)
+            except InsufficientFunds as exc:
+                self.say(f"  MARKET order not funded: {exc}")
+                self.report.unfunded += 1
+                return
+            self._seen(order, placed=True)
+            self.report.market_order = order
+            self.say(
+                f"  MARKET buy {plain(order.amount or Decimal(0))} {self.cfg.symbol}: "
+                f"{order.status.value}, average {order.average}, fee {order.fee} "
+                f"{order.fee_currency}"
+            )
+
+    async def _quote(self, side: Side, price: Decimal) -> None:
+        current = self.quotes[side]
+        if current is not None:
+            fresh = await self.ex.fetch_order(current.id, self.cfg.symbol)
+            self._seen(fresh)
+            if fresh.status.is_final:
+                current = None
+            elif fresh.price == price:
+                return
+            else:
+                with contextlib.suppress(OrderNotFound):
+                    canceled = await self.ex.cancel_order(current.id, self.cfg.symbol)
+                    self._seen(canceled, canceled=True)
+                current = None
+        request = OrderRequest(
+            symbol=self.cfg.symbol,
+            side=side,
+            type=OrderType.LIMIT_MAKER,
+            amount=self.cfg.quote_size,
+            price=price,
+        )
+        try:
+            order = await self.ex.create_order(request)
+        except OrderRejected:
+            self.report.rejected += 1
+            order = None
+        except InsufficientFunds:
+            self.report.unfunded += 1
+            order = None
+        if order is not None:
+            self._seen(order, placed=True)
+        self.quotes[side] = order
+
+    def _seen(self, order: Order, *, placed: bool = False, canceled: bool = False) -> None:
+        self.report.orders[order.id] = order
+        if placed:
+            self.report.placed.append(order)
+        if canceled:
+            self.report.canceled.append(order)
+
+    def _progress(self, book: OrderBook, deadline: float | None) -> None:
+        session = self.ex.session
+        if session is not None and session.server is not None:
+            total = len(session.data_frames)
+            share = len(session.server.delivered_data()) / total if total else 1.0
+        elif deadline is not None:
+            share = 1 - max(0.0, deadline - time.monotonic()) / self.cfg.live_seconds
+        else:
+            share = 0.0
+        if share + 1e-9 < self.next_progress and self.report.book_updates > 1:
+            return
+        self.next_progress = min(1.0, share + 0.2)
+        filled = sum(1 for o in self.report.orders.values() if o.filled)
+        self.say(
+            f"  [{share:4.0%}] book {book.best_bid} / {book.best_ask}  updates "
+            f"{self.report.book_updates}  orders {len(self.report.placed)}  "
+            f"with fills {filled}"
+        )
+
+    async def finish(self) -> None:
+        for order in await self.ex.fetch_open_orders(self.cfg.symbol):
+            with contextlib.suppress(AdapterError):
+                self._seen(await self.ex.cancel_order(order.id, self.cfg.symbol), canceled=True)
+
+
+def summary(report: DemoReport, cfg: DemoConfig) -> str:
+    """The end-of-run tables as text."""
+    from ..cli import render_table
+
+    base, quote = cfg.symbol.split("/")
+    zero = Decimal(0)
+    statuses = Counter(o.status.value for o in report.orders.values())
+    kinds = Counter(o.type.value for o in report.placed if o.type is not None)
+    lines = ["", f"paper demo summary ({report.exchange}, {report.source})", ""]
+    lines.append(
+        "orders: placed "
+        + ", ".join(f"{v} {k}" for k, v in sorted(kinds.items()))
+        + "; now "
+        + ", ".join(f"{v} {k}" for k, v in sorted(statuses.items()))
+        + f"; LIMIT_MAKER rejected {report.rejected}; not funded {report.unfunded}"
+    )
+    groups: dict[tuple[str, str], list[Fill]] = {}
+    for f in report.fills:
+        groups.setdefault((f.side.value if f.side else "", f.taker_or_maker or ""), []).append(f)
+    rows = []
+    for (side, role), fills in sorted(groups.items()):
+        amount = sum((f.amount for f in fills), zero)
+        cost = sum((f.cost or zero for f in fills), zero)
+        fee = sum((f.fee or zero for f in fills), zero)
+        average = (cost / amount).quantize(Decimal("0.0001")) if amount else zero
+        cents, hundredths = Decimal("0.01"), Decimal("0.0001")
+        rows.append(
+            [side, role, len(fills), plain(amount), plain(average), plain(cost.quantize(cents)),
+             f"{plain(fee.quantize(hundredths))} {quote}"]
+        )  # fmt: skip
+    lines += ["", render_table(["side", "role", "fills", base, "avg price", quote, "fees"], rows)]
+    market = report.market_order
+    if market is not None:
+        lines.append(
+            f"the MARKET buy of {plain(market.amount or zero)} {base} filled "
+            f"{plain(market.filled or zero)} at {market.average} (VWAP of the levels it took)"
+        )
+    currencies = sorted(set(report.start_balances) | set(report.end_balances))
+    empty = Balance(currency="-")
+    balance_rows = []
+    for c in currencies:
+        start = report.start_balances.get(c, empty).total
+        end = report.end_balances.get(c, empty).total
+        balance_rows.append([c, plain(start), plain(end), plain(end - start)])
+    lines += ["", render_table(["balance", "start", "end", "change"], balance_rows), ""]
+    pnl = report.pnl(base, quote)
+    if pnl is None or report.last_mid is None:
+        lines.append("PnL: no mid price was seen")
+    else:
+        fees = report.fees.get(quote, zero)
+        lines.append(
+            f"PnL marked to the last mid {plain(report.last_mid)}: {pnl:+.2f} {quote} "
+            f"(fees {plain(fees.quantize(Decimal('0.01')))} {quote} included; start and end "
+            "balances both valued at that mid)"
+        )
+    lines.append(
+        f"{report.book_updates} book updates in {report.seconds:.1f} s; ledger {report.ledger}"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,595 @@
+"""``PaperExchange``: the :class:`~adapters.exchange.Exchange` interface with simulated orders.
+
+Market data (markets, ticker, books, trades, candles) comes from the venue's public API, or
+from a recorded session replayed to the same ccxt.pro client when ``source`` names one.
+Orders, balances, fills and order streams are simulated by :class:`~adapters.paper.engine.Engine`
+and kept in a :class:`~adapters.paper.ledger.Ledger`.
+
+Orders go through the live pipeline's own checks (:meth:`Exchange.validate_order`: capability
+table, market rules, client order id), so MARKET on ``bitmart_paper_trade`` raises
+:class:`UnsupportedOrderType` exactly as live. The engine is fed by the client's order books
+and trades as ccxt applies them (see :mod:`adapters.paper.feed`), after every WebSocket message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Mapping
+from decimal import Decimal
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from ..capabilities import capabilities
+from ..credentials import Credentials
+from ..enums import OrderStatus
+from ..errors import (
+    AdapterError,
+    ExchangeUnavailable,
+    OrderNotFound,
+    OrderRejected,
+)
+from ..exchange import Exchange
+from ..models import (
+    Balance,
+    Balances,
+    Fill,
+    Market,
+    Order,
+    OrderRequest,
+    TradingFee,
+)
+from ..retry import RetryPolicy
+from .engine import (
+    BalanceState,
+    CancelOrder,
+    Engine,
+    EngineResult,
+    FillRecord,
+    MarketSpec,
+    Number,
+    OrderState,
+    PlaceOrder,
+    QueueModel,
+    to_dec,
+)
+from .feed import EngineFeed, tap_client_class
+from .ledger import MEMORY, Ledger
+from .session import Pace, RecordedSession
+
+__all__ = ["LedgerFailed", "PaperExchange", "balances_from_states", "fill_from_record",
+           "order_from_state"]  # fmt: skip
+
+log = logging.getLogger("adapters.paper")
+
+#: How long an order waits for the first order book of its market.
+BOOK_WAIT_S = 15.0
+# Final orders kept in memory before older ones are left to the ledger alone.
+_KEEP_CLOSED = 1000
+
+
+class LedgerFailed(AdapterError):
+    """A ledger write failed; the paper account refuses further work rather than drift."""
+
+
+class PaperExchange(Exchange):
+    """Paper trading with the same interface as :class:`~adapters.exchange.Exchange`.
+
+    Use :func:`adapters.open_exchange` (``paper=True`` or a ``*_paper_trade`` id). Arguments
+    beyond the live ones:
+
+    ``source``
+        a recorded session (a name under ``cassettes/<exchange>/ws/`` or a ``.jsonl``
+        path) replayed instead of the live public API; ``replay_pace`` is its offered rate
+        in frames per second (``"recorded"`` follows the recording's clock, ``None`` sends as
+        fast as the client reads).
+    ``ledger``
+        a :class:`Ledger`, a file path, or ``":memory:"``; by default one file per exchange
+        and ``account`` under the user's state directory.
+    ``initial_balances``
+        ``{"USD": "10000"}``: funds a new account (one with no deposits yet); an existing
+        account keeps its balances (use :meth:`fund` to change them).
+    ``maker_fee`` / ``taker_fee``
+        fee fractions for every market (``Decimal("0.001")`` is 0.1%), instead of the
+        market's own.
+    ``queue``
+        ``"conservative"`` (default) or ``"optimistic"``, see :class:`QueueModel`.
+    """
+
+    def __init__(
+        self,
+        exchange_id: str,
+        *,
+        source: str | os.PathLike[str] | None = None,
+        replay_pace: Pace = None,
+        ledger: Ledger | str | os.PathLike[str] | None = None,
+        account: str = "default",
+        initial_balances: Mapping[str, Number] | None = None,
+        maker_fee: Number | None = None,
+        taker_fee: Number | None = None,
+        queue: QueueModel | str = QueueModel.CONSERVATIVE,
+        retry: RetryPolicy | None = None,
+        timeout_ms: int = 10_000,
+        config: Mapping[str, Any] | None = None,
+        client_order_id_prefix: str = "",
+    ) -> None:
+        paper_id = capabilities(exchange_id).paper_trade_id
+        # Paper trading never signs anything: no keys are loaded, even if the environment
+        # holds some.
+        super().__init__(
+            paper_id,
+            credentials=Credentials(),
+            retry=retry,
+            timeout_ms=timeout_ms,
+            config=config,
+            client_order_id_prefix=client_order_id_prefix,
+        )
+        client_config: dict[str, Any] = {
+            "enableRateLimit": True,
+            "timeout": timeout_ms,
+            **(config or {}),
+        }
+        # The live client made by Exchange is replaced (unused, so nothing to close) by the
+        # same venue class with the paper taps.
+        self._client = tap_client_class(self._venue.client_class())(client_config)
+        self.account = account
+        self._fee_override = (
+            None if maker_fee is None else to_dec(maker_fee),
+            None if taker_fee is None else to_dec(taker_fee),
+        )
+        self._engine = Engine(queue=QueueModel(queue))
+        self._feed = EngineFeed(self._client.paper_journal, self._engine, self._commit)
+        self._client.paper_after_message = self._feed.drain
+        self._session = None if source is None else RecordedSession(os.fspath(source), paper_id)
+        self._pace = replay_pace
+        if isinstance(ledger, Ledger):
+            self._ledger, self._owns_ledger = ledger, False
+        elif ledger is None:
+            self._ledger, self._owns_ledger = Ledger.open_default(paper_id, account), True
+        else:
+            path = MEMORY if str(ledger) == MEMORY else Path(ledger)
+            self._ledger = Ledger(path, exchange_id=paper_id, account=account)
+            self._owns_ledger = True
+        self._initial_balances = dict(initial_balances or {})
+        self._started = False
+        self._start_lock = asyncio.Lock()
+        self._feeds: dict[str, list[asyncio.Task[None]]] = {}
+        self._order_watchers: list[tuple[str | None, asyncio.Queue[Order]]] = []
+        self._fill_watchers: list[tuple[str | None, asyncio.Queue[Fill]]] = []
+        self._failure: BaseException | None = None
+        self._closed = False
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> PaperExchange:
+        await self._ready()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop the market feeds, close the client, the replay server and the ledger."""
+        if self._closed:
+            return
+        self._closed = True
+        tasks = [t for ts in self._feeds.values() for t in ts]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._feed.drain()
+        await self._client.close()
+        if self._session is not None:
+            await self._session.close()
+        if self._owns_ledger:
+            self._ledger.close()
+
+    def __repr__(self) -> str:
+        where = f"session {self._session.name}" if self._session else "live market data"
+        return f"<PaperExchange {self.id} account={self.account} {where}>"
+
+    @property
+    def engine(self) -> Engine:
+        """The matching engine (for inspection; trade through the exchange's methods)."""
+        return self._engine
+
+    @property
+    def ledger(self) -> Ledger:
+        """The account's ledger."""
+        return self._ledger
+
+    @property
+    def session(self) -> RecordedSession | None:
+        """The recorded session market data comes from, or None for the live venue."""
+        return self._session
+
+    @property
+    def market_time(self) -> int | None:
+        """The timestamp (ms) of the latest book or trade applied to the engine."""
+        return self._feed.market_time
+
+    async def _ready(self) -> None:
+        if self._started:
+            return
+        async with self._start_lock:
+            if self._started:
+                return
+            if self._session is not None:
+                await self._session.start(self._client, self._venue, self._pace)
+            markets = await Exchange.load_markets(self)
+            for market in markets.values():
+                self._engine.add_market(self._spec(market))
+            if self._initial_balances and not self._ledger.deposits():
+                for currency, amount in self._initial_balances.items():
+                    self._ledger.deposit(currency, to_dec(amount), note="initial balance")
+            self._restore()
+            self._started = True
+
+    def _restore(self) -> None:
+        state = self._ledger.load()
+        known = self._engine.symbols
+        orders = [o for o in state.open_orders if o.symbol in known]
+        for lost in (o for o in state.open_orders if o.symbol not in known):
+            log.warning(
+                "%s: open paper order %s is for %s, which the venue no longer lists; "
+                "it stays in the ledger, untouched",
+                self.id,
+                lost.id,
+                lost.symbol,
+            )
+        self._engine.restore(balances=state.balances, open_orders=orders, counters=state.counters)
+
+    def _spec(self, market: Market) -> MarketSpec:
+        maker, taker = self._fee_override
+        return MarketSpec(
+            symbol=market.symbol,
+            base=market.base,
+            quote=market.quote,
+            maker_fee=maker if maker is not None else (market.maker_fee or Decimal(0)),
+            taker_fee=taker if taker is not None else (market.taker_fee or Decimal(0)),
+        )
+
+    def _check_usable(self) -> None:
+        if self._failure is not None:
+            raise LedgerFailed(
+                f"{self.id}: a ledger write failed ({self._failure!r}); the paper account "
+                "stops here so it never drifts from its ledger. Reopen the exchange to "
+                "continue from the last committed state."
+            )
+
+    # -- market data ----------------------------------------------------------------------------
+
+    async def load_markets(self, reload: bool = False) -> dict[str, Market]:
+        """The venue's markets (from the recorded session when there is one)."""
+        await self._ready()
+        markets = await super().load_markets(reload)
+        if reload:
+            for market in markets.values():
+                self._engine.add_market(self._spec(market))
+        return markets
+
+    async def watch_market(self, symbol: str) -> None:
+        """Start feeding ``symbol``'s book and trades to the engine; wait for the first book.
+
+        Orders do this themselves; call it early to have the book ready before the first one.
+        """
+        await self.market(symbol)
+        if symbol not in self._feeds:
+            loop = asyncio.get_running_loop()
+            self._feeds[symbol] = [
+                loop.create_task(self._follow(symbol, "order book")),
+                loop.create_task(self._follow(symbol, "trades")),
+            ]
+        deadline = time.monotonic() + BOOK_WAIT_S
+        while not self._engine.has_book(symbol):
+            self._feed.drain()
+            if self._engine.has_book(symbol):
+                break
+            if time.monotonic() > deadline:
+                raise ExchangeUnavailable(
+                    f"{self.id}: no order book for {symbol} after {BOOK_WAIT_S:.0f} s; "
+                    "paper orders need the market's book"
+                )
+            await asyncio.sleep(0.005)
+
+    async def _follow(self, symbol: str, what: str) -> None:
+        """Keep one subscription alive; the data itself reaches the engine through the taps."""
+        watch = self._client.watch_order_book if what == "order book" else self._client.watch_trades
+        failures = 0
+        while True:
+            try:
+                await watch(symbol)
+                failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failures += 1
+                wait = min(5.0, 0.1 * 2 ** min(failures, 6))
+                level = logging.WARNING if failures in (1, 10) else logging.DEBUG
+                log.log(level, "%s %s %s stream: %s: %s; resubscribing in %.1fs",
+                        self.id, symbol, what, type(exc).__name__, exc, wait)  # fmt: skip
+                await asyncio.sleep(wait)
+            self._feed.drain()
+
+    # -- orders ---------------------------------------------------------------------------------
+
+    def _now(self) -> int:
+        if self._session is not None and self._feed.market_time is not None:
+            # A replay runs on the recording's clock so that its results are reproducible.
+            return self._feed.market_time
+        return int(time.time() * 1000)
+
+    async def create_order(self, request: OrderRequest) -> Order:
+        """Place a simulated order through the live pipeline's checks.
+
+        Raises what live raises before sending (:class:`UnsupportedOrderType`,
+        :class:`UnknownSymbol`, :class:`InvalidOrderRequest`), :class:`InsufficientFunds`
+        when the account cannot fund it (nothing changes), and :class:`OrderRejected` for a
+        LIMIT_MAKER that would cross (the rejected order is kept in the ledger).
+        """
+        self._check_usable()
+        await self.validate_order(request)
+        await self.watch_market(request.symbol)
+        self._feed.drain()
+        client_order_id = request.client_order_id or self._venue.new_client_order_id(
+            self._client_order_id_prefix
+        )
+        event = PlaceOrder(
+            symbol=request.symbol,
+            side=request.side,
+            type=request.type,
+            amount=request.amount,
+            price=request.price,
+            timestamp=self._now(),
+            client_order_id=client_order_id,
+        )
+        mark = self._market_mark(request.symbol)
+        result = self._engine.place(event)
+        self._commit(result)
+        self._check_usable()
+        state = result.orders[0]
+        if state.status is OrderStatus.REJECTED:
+            raise OrderRejected(f"{self.id}: order {state.id} rejected: {state.reason}")
+        return order_from_state(state, mark)
+
+    async def cancel_order(self, order_id: str, symbol: str) -> Order:
+        """Cancel a simulated order; a finished one is returned in its final state."""
+        self._check_usable()
+        await self.market(symbol)
+        self._feed.drain()
+        mark = self._market_mark(symbol)
+        try:
+            result = self._engine.cancel(CancelOrder(order_id, self._now()))
+        except OrderNotFound:
+            saved = self._ledger.order(order_id)
+            if saved is None or saved.symbol != symbol:
+                raise OrderNotFound(f"{self.id}: no paper order {order_id} on {symbol}") from None
+            if saved.status.is_final:
+                return order_from_state(saved)
+            raise
+        self._commit(result)
+        self._check_usable()
+        return order_from_state(result.orders[0], mark)
+
+    def _market_mark(self, symbol: str) -> dict[str, Any]:
+        """Which market data the engine had applied: the book's nonce and the last trade id.
+
+        Put in the ``info`` of the order returned by :meth:`create_order` and
+        :meth:`cancel_order`, so a run can be checked against its recording afterwards.
+        """
+        book = self._client.orderbooks.get(symbol) if self._client.orderbooks else None
+        trades = self._client.trades.get(symbol) if self._client.trades else None
+        last = trades[-1] if trades else None
+        return {
+            "book_nonce": None if book is None else book.get("nonce"),
+            "last_trade_id": None if last is None else last.get("id"),
+        }
+
+    async def fetch_order(self, order_id: str, symbol: str) -> Order:
+        """One simulated order by id, open or finished."""
+        await self.market(symbol)
+        self._feed.drain()
+        saved = self._ledger.order(order_id)
+        if saved is None or saved.symbol != symbol:
+            raise OrderNotFound(f"{self.id}: no paper order {order_id} on {symbol}")
+        return order_from_state(saved)
+
+    async def fetch_order_by_client_id(self, client_order_id: str, symbol: str) -> Order:
+        """The simulated order placed with ``client_order_id``."""
+        await self.market(symbol)
+        self._feed.drain()
+        saved = self._ledger.order_by_client_id(client_order_id)
+        if saved is None or saved.symbol != symbol:
+            raise OrderNotFound(
+                f"{self.id}: no paper order with client order id {client_order_id!r}"
+            )
+        return order_from_state(saved)
+
+    async def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
+        """Open simulated orders, for one symbol or all."""
+        if symbol is not None:
+            await self.market(symbol)
+        else:
+            await self._ready()
+        self._feed.drain()
+        return [order_from_state(o) for o in self._engine.orders(open_only=True, symbol=symbol)]
+
+    async def fetch_my_trades(
+        self, symbol: str | None = None, since: int | None = None, limit: int | None = None
+    ) -> list[Fill]:
+        """The simulated fills, oldest first."""
+        if symbol is not None:
+            await self.market(symbol)
+        else:
+            await self._ready()
+        self._feed.drain()
+        return [fill_from_record(f) for f in self._ledger.fills(symbol, since=since, limit=limit)]
+
+    async def fetch_balance(self) -> Balances:
+        """The paper account's balances: ``used`` is what open orders lock."""
+        await self._ready()
+        self._feed.drain()
+        return balances_from_states(self._engine.balances().values())
+
+    async def fetch_trading_fee(self, symbol: str) -> TradingFee:
+        """The maker/taker fractions the paper account is charged on ``symbol``."""
+        await self.market(symbol)
+        spec = self._engine.market(symbol)
+        return TradingFee(symbol=symbol, maker=spec.maker_fee, taker=spec.taker_fee)
+
+    # -- account --------------------------------------------------------------------------------
+
+    async def fund(self, currency: str, amount: Number) -> Balance:
+        """Set ``currency``'s total to ``amount`` (it cannot go below what orders lock)."""
+        await self._ready()
+        self._check_usable()
+        cur = currency.upper()
+        change = to_dec(amount) - self._engine.balance(cur).total
+        state = self._engine.deposit(cur, change)
+        self._ledger.deposit(cur, change, note="fund")
+        return _balance(state)
+
+    async def deposit(self, currency: str, amount: Number) -> Balance:
+        """Add ``amount`` (negative takes out, down to the free balance) to ``currency``."""
+        await self._ready()
+        self._check_usable()
+        cur = currency.upper()
+        state = self._engine.deposit(cur, to_dec(amount))
+        self._ledger.deposit(cur, to_dec(amount))
+        return _balance(state)
+
+    async def reset(self) -> None:
+        """Start the account over: no orders, fills or balances (the ledger too)."""
+        await self._ready()
+        self._feed.drain()
+        self._ledger.reset()
+        self._restore()
+
+    def export_fills_csv(self, target: str | os.PathLike[str]) -> int:
+        """Write every fill of the account as CSV; returns the number of fills."""
+        return self._ledger.export_fills_csv(Path(target))
+
+    # -- streams of our own orders ------------------------------------------------------------
+
+    async def watch_orders(self, symbol: str | None = None) -> AsyncIterator[Order]:
+        """Every change to a simulated order (placement, fill, cancel), as it happens."""
+        queue: asyncio.Queue[Order] = asyncio.Queue()
+        entry = (symbol, queue)
+        self._order_watchers.append(entry)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._order_watchers.remove(entry)
+
+    async def watch_my_trades(self, symbol: str | None = None) -> AsyncIterator[Fill]:
+        """Every simulated fill, as it happens."""
+        queue: asyncio.Queue[Fill] = asyncio.Queue()
+        entry = (symbol, queue)
+        self._fill_watchers.append(entry)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._fill_watchers.remove(entry)
+
+    # -- the one place results land -------------------------------------------------------------
+
+    def _commit(self, result: EngineResult) -> None:
+        """Write one event's result to the ledger (one transaction) and tell the watchers."""
+        if not result:
+            return
+        if self._failure is not None:
+            return
+        try:
+            self._ledger.record(result, self._engine.counters)
+        except Exception as exc:
+            # The engine has moved past its ledger: stop rather than trade on unrecorded state.
+            self._failure = exc
+            log.error("%s: ledger write failed: %r; the paper account stops", self.id, exc)
+            return
+        if self._order_watchers:
+            for state in result.orders:
+                order = order_from_state(state)
+                for symbol, queue in self._order_watchers:
+                    if symbol is None or symbol == order.symbol:
+                        queue.put_nowait(order)
+        if self._fill_watchers:
+            for record in result.fills:
+                fill = fill_from_record(record)
+                for wanted, fills in self._fill_watchers:
+                    if wanted is None or wanted == fill.symbol:
+                        fills.put_nowait(fill)
+        if result.fills and len(self._engine.orders()) > 2 * _KEEP_CLOSED:
+            self._engine.forget_closed_orders()
+
+
+# -- engine records -> models ---------------------------------------------------------------------
+
+
+def order_from_state(state: OrderState, extra: Mapping[str, Any] | None = None) -> Order:
+    """An engine order as the public :class:`~adapters.models.Order` (``extra`` joins info)."""
+    return Order(
+        id=state.id,
+        client_order_id=state.client_order_id,
+        symbol=state.symbol,
+        side=state.side,
+        type=state.type,
+        status=state.status,
+        price=state.price,
+        amount=state.amount,
+        filled=state.filled,
+        remaining=state.remaining,
+        average=state.average,
+        cost=state.cost,
+        fee=state.fee,
+        fee_currency=state.fee_currency,
+        timestamp=state.created,
+        last_update_timestamp=state.updated,
+        info={
+            "paper": True,
+            "reason": state.reason,
+            "locked": str(state.locked),
+            "queue_ahead": str(state.queue_ahead),
+            **(extra or {}),
+        },
+    )
+
+
+def fill_from_record(record: FillRecord) -> Fill:
+    """An engine fill as the public :class:`~adapters.models.Fill`."""
+    return Fill(
+        id=record.id,
+        order_id=record.order_id,
+        client_order_id=record.client_order_id,
+        symbol=record.symbol,
+        side=record.side,
+        price=record.price,
+        amount=record.amount,
+        cost=record.cost,
+        fee=record.fee,
+        fee_currency=record.fee_currency,
+        taker_or_maker=record.liquidity.value,
+        timestamp=record.timestamp,
+        info={"paper": True, "seq": record.seq},
+    )
+
+
+def _balance(state: BalanceState) -> Balance:
+    return Balance(currency=state.currency, free=state.free, used=state.locked, total=state.total)
+
+
+def balances_from_states(states: Any) -> Balances:
+    """Engine or ledger balances as the public :class:`~adapters.models.Balances`."""
+    return Balances(assets={s.currency: _balance(s) for s in states}, info={"paper": True})

@@ -1,0 +1,265 @@
+"""Feeding the paper engine from a ccxt.pro client, exactly as ccxt applied the data.
+
+The paper exchange's client is the venue's ccxt.pro class with three narrow taps:
+
+* its order books are ccxt's own ``OrderBook`` with sides that also note every level ccxt
+  stores (and every reset), in order;
+* its trade caches are ccxt's ``ArrayCache`` that also note every trade appended;
+* after each WebSocket message is handled, the notes are drained into the engine.
+
+So the engine sees every book level and trade in the order ccxt applied them, after ccxt's own
+snapshot/delta synchronisation, with no second parse of the venue's frames, and it is never
+behind the book a strategy reads from ``watch_order_book``. The taps rely on ccxt.pro's
+``order_book()`` factory, ``OrderBookSide.storeArray``, ``ArrayCache.append`` and
+``handle_message``, which both venues use in the pinned ccxt range.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ccxt.async_support.base.ws.cache import ArrayCache
+from ccxt.async_support.base.ws.order_book import OrderBook as CcxtOrderBook
+from ccxt.async_support.base.ws.order_book_side import Asks, Bids
+
+from ..enums import Side
+from .engine import NOTHING, BookSnapshot, Engine, EngineResult
+
+__all__ = ["EngineFeed", "Journal", "tap_client_class"]
+
+log = logging.getLogger("adapters.paper")
+
+# Journal entries, in the order ccxt made the changes: a book level is
+# ``(book, is_bid, price, amount)``; anything else has ``None`` first:
+# ``(None, RESET, book, None)`` or ``(None, TRADE, trade, None)``. Levels are by far the most
+# frequent, so their entry is the one that needs no tag.
+RESET, TRADE = 1, 2
+
+Journal = list[tuple[Any, Any, Any, Any]]
+
+
+_store_ask = Asks.storeArray
+_store_bid = Bids.storeArray
+
+
+class _TapAsks(Asks):  # type: ignore[misc]
+    _journal: Journal
+    _book: Any
+
+    def storeArray(self, delta: Any) -> None:
+        _store_ask(self, delta)
+        self._journal.append((self._book, False, delta[0], delta[1]))
+
+    def limit(self) -> None:
+        level: Any
+        for level in list.__getitem__(self, slice(self._depth, None)):
+            self._journal.append((self._book, False, level[0], 0.0))
+        Asks.limit(self)
+
+
+class _TapBids(Bids):  # type: ignore[misc]
+    _journal: Journal
+    _book: Any
+
+    def storeArray(self, delta: Any) -> None:
+        _store_bid(self, delta)
+        self._journal.append((self._book, True, delta[0], delta[1]))
+
+    def limit(self) -> None:
+        level: Any
+        for level in list.__getitem__(self, slice(self._depth, None)):
+            self._journal.append((self._book, True, level[0], 0.0))
+        Bids.limit(self)
+
+
+class _TapBook(CcxtOrderBook):  # type: ignore[misc]
+    _journal: Journal
+
+    def reset(self, snapshot: Any = None) -> None:
+        self._journal.append((None, RESET, self, None))
+        CcxtOrderBook.reset(self, snapshot or {})
+
+
+def _tap_book(journal: Journal, snapshot: Any, depth: Any) -> _TapBook:
+    snapshot = dict(snapshot or {})
+    asks, bids = _TapAsks([], depth), _TapBids([], depth)
+    shell = {k: v for k, v in snapshot.items() if k not in ("asks", "bids")}
+    book = _TapBook({**shell, "asks": asks, "bids": bids}, depth)
+    for side in (asks, bids):
+        side._journal = journal
+        side._book = book
+    book._journal = journal
+    if snapshot.get("asks") or snapshot.get("bids"):
+        book.reset(snapshot)
+    return book
+
+
+class _TapTrades(ArrayCache):  # type: ignore[misc]
+    _journal: Journal
+
+    def append(self, item: Any) -> None:
+        ArrayCache.append(self, item)
+        self._journal.append((None, TRADE, item, None))
+
+
+class _TapTradeDict(dict[str, Any]):
+    """ccxt's ``trades`` dict; an ``ArrayCache`` stored in it is swapped for a tapped one."""
+
+    def __init__(self, journal: Journal, initial: Any = None) -> None:
+        super().__init__()
+        self._journal = journal
+        for key, value in dict(initial or {}).items():
+            self[key] = value
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if type(value) is ArrayCache:
+            tapped = _TapTrades(value.max_size)
+            tapped._journal = self._journal
+            for item in value:
+                ArrayCache.append(tapped, item)
+            value = tapped
+        super().__setitem__(key, value)
+
+
+def tap_client_class(base: type[Any]) -> type[Any]:
+    """A subclass of the ccxt.pro class ``base`` whose books and trades feed a journal.
+
+    Instances get ``paper_journal`` (the notes) and ``paper_after_message`` (called after
+    every WebSocket message; set it to drain the journal).
+    """
+
+    base_handle_message = base.handle_message
+
+    class PaperTap(base):  # type: ignore[misc]
+        paper_journal: Journal
+        paper_after_message: Callable[[], None] | None
+
+        def __init__(self, config: Any = None) -> None:
+            self.paper_journal = []
+            self.paper_after_message = None
+            super().__init__(config or {})
+
+        @property
+        def trades(self) -> Any:
+            return self.__dict__.get("_paper_trades")
+
+        @trades.setter
+        def trades(self, value: Any) -> None:
+            if value is not None and not isinstance(value, _TapTradeDict):
+                value = _TapTradeDict(self.paper_journal, value)
+            self.__dict__["_paper_trades"] = value
+
+        def order_book(self, snapshot: Any = None, depth: Any = None) -> Any:
+            return _tap_book(self.paper_journal, snapshot, depth)
+
+        def handle_message(self, client: Any, message: Any) -> Any:
+            try:
+                return base_handle_message(self, client, message)
+            finally:
+                hook = self.paper_after_message
+                if hook is not None:
+                    hook()
+
+    PaperTap.__name__ = PaperTap.__qualname__ = base.__name__
+    return PaperTap
+
+
+class EngineFeed:
+    """Drains a client's journal into an engine and hands each non-empty result to ``sink``.
+
+    Only symbols the engine knows are applied. A book reset becomes an empty snapshot
+    followed by the levels ccxt stored after it; resting orders are checked against the
+    book once per drained run of levels and before every trade, so fills follow the order
+    the venue's messages came in.
+    """
+
+    def __init__(
+        self,
+        journal: Journal,
+        engine: Engine,
+        sink: Callable[[EngineResult], None],
+    ) -> None:
+        self.journal = journal
+        self.engine = engine
+        self.sink = sink
+        #: The latest market timestamp (ms) seen in a book or a trade.
+        self.market_time: int | None = None
+        self.events = 0
+        self._known = engine.symbols
+
+    def drain(self) -> None:
+        """Apply everything noted since the last drain. Never raises into ccxt."""
+        journal = self.journal
+        if not journal:
+            return
+        # The hot path of the paper feed: it runs after every WebSocket message, inside
+        # ccxt's receive loop. Runs of levels of one book go to the engine in one call.
+        engine = self.engine
+        known = self._known
+        sink = self.sink
+        try:
+            i, n = 0, len(journal)
+            while i < n:
+                book = journal[i][0]
+                if book is not None:
+                    j = i + 1
+                    while j < n and journal[j][0] is book:
+                        j += 1
+                    symbol = book["symbol"]
+                    if symbol in known:
+                        stamp = book["timestamp"]
+                        if stamp is not None and (
+                            self.market_time is None or stamp > self.market_time
+                        ):
+                            self.market_time = stamp
+                        self.events += 1
+                        result = engine.on_book_levels(
+                            symbol,
+                            journal[i:j] if i or j < n else journal,
+                            stamp or self.market_time or 0,
+                        )
+                        if result is not NOTHING and result:
+                            sink(result)
+                    i = j
+                    continue
+                _, kind, item, _ = journal[i]
+                i += 1
+                if kind == TRADE:
+                    self._trade(item)
+                elif item["symbol"] in known:
+                    stamp = self._stamp(item["timestamp"])
+                    result = engine.on_book_snapshot(BookSnapshot(item["symbol"], (), (), stamp))
+                    if result is not NOTHING and result:
+                        sink(result)
+        except Exception:
+            log.exception("paper engine feed failed; the market data step was skipped")
+        finally:
+            # Draining is synchronous: nothing can be appended while the loop runs.
+            journal.clear()
+
+    def _trade(self, trade: Any) -> None:
+        symbol = trade.get("symbol")
+        price, amount = trade.get("price"), trade.get("amount")
+        if symbol not in self.engine.symbols or not price or not amount:
+            return
+        side = trade.get("side")
+        self.events += 1
+        result = self.engine.trade(
+            symbol,
+            price,
+            amount,
+            Side.BUY if side == "buy" else Side.SELL if side == "sell" else None,
+            self._stamp(trade.get("timestamp")),
+        )
+        if result:
+            self.sink(result)
+
+    def _stamp(self, timestamp: Any) -> int:
+        if timestamp is None:
+            return self.market_time or 0
+        stamp = int(timestamp)
+        if self.market_time is None or stamp > self.market_time:
+            self.market_time = stamp
+        return stamp

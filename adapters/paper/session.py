@@ -1,0 +1,257 @@
+"""Recorded market sessions for paper trading: replayed to the real ccxt.pro client.
+
+A session is a WebSocket recording (``cassettes/<exchange>/ws/<name>.jsonl``, the format of
+:mod:`adapters.replay`) plus the REST answers the client asks for on the side:
+
+* the markets, from the REST cassette ``cassettes/<exchange>/load_markets.yaml``;
+* for Bitstamp, whose book channel sends deltas only, the order-book snapshot named by the
+  recording's ``meta.rest_snapshot``, served with every delta delivered so far applied (so a
+  snapshot is never older than the deltas ccxt cached, as on the venue);
+* for Bitstamp, ticker, public trades and candles computed from what has been replayed so far.
+
+:class:`RecordedSession` starts a :class:`~adapters.replay.ReplayServer` on 127.0.0.1 and
+points the client's REST and WebSocket URLs at it, so market data goes through exactly the
+ccxt parsing a live session uses. Nothing is read from outside the repository's
+``cassettes/`` folder.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import parse_qs, urlsplit
+
+from ..capabilities import capabilities
+from ..errors import AdapterError
+from ..replay import (
+    Frame,
+    Recording,
+    ReplayServer,
+    RestHandler,
+    RestRequest,
+    RestResponse,
+    bitstamp_book,
+    bitstamp_snapshot_route,
+)
+
+__all__ = ["CASSETTES", "DEMO_SESSION", "RecordedSession", "SessionNotFound", "find_session"]
+
+#: The repository's cassettes folder (sessions are looked up here by name).
+CASSETTES = Path(__file__).resolve().parents[2] / "cassettes"
+#: The recorded session the offline demo runs on.
+DEMO_SESSION = "paper_demo_ethusd_derived"
+
+Pace = float | Literal["recorded"] | None
+
+
+class SessionNotFound(AdapterError, FileNotFoundError):
+    """No recorded session by that name or path."""
+
+
+def find_session(source: str | Path, exchange_id: str) -> Path:
+    """The ``.jsonl`` file ``source`` names: a path, or a name under ``cassettes/<ex>/ws/``."""
+    live = capabilities(exchange_id).exchange_id
+    candidates = [Path(source)]
+    name = str(source)
+    if not name.endswith(".jsonl"):
+        candidates.append(CASSETTES / live / "ws" / f"{name}.jsonl")
+    candidates.append(CASSETTES / live / "ws" / name)
+    for path in candidates:
+        if path.is_file():
+            return path
+    shipped = sorted(p.stem for p in (CASSETTES / live / "ws").glob("*.jsonl"))
+    raise SessionNotFound(
+        f"no recorded {live} session {name!r}; shipped sessions: "
+        f"{', '.join(shipped) or 'none'} (or pass a path to a .jsonl recording)"
+    )
+
+
+class RecordedSession:
+    """One recorded session and the REST routes that go with it."""
+
+    def __init__(self, source: str | Path, exchange_id: str) -> None:
+        self.exchange_id = capabilities(exchange_id).exchange_id
+        self.path = find_session(source, self.exchange_id)
+        self.recording = Recording.load(self.path)
+        if self.recording.exchange not in (None, self.exchange_id):
+            raise SessionNotFound(
+                f"{self.path.name} is a {self.recording.exchange} session, not {self.exchange_id}"
+            )
+        self.name = self.path.stem
+        self.server: ReplayServer | None = None
+        self.rest = self._rest_routes()
+
+    def __repr__(self) -> str:
+        return f"<RecordedSession {self.exchange_id}/{self.name}>"
+
+    @property
+    def symbol(self) -> str | None:
+        """The session's symbol, when its header names one."""
+        value = self.recording.meta.get("symbol")
+        return value if isinstance(value, str) else None
+
+    @property
+    def data_frames(self) -> list[Frame]:
+        """The server frames that carry market data, in order."""
+        return self.recording.data_frames()
+
+    async def start(self, client: Any, venue: Any, pace: Pace = None) -> ReplayServer:
+        """Serve the session on 127.0.0.1 and point ``client`` at it (idempotent)."""
+        if self.server is None:
+            server = ReplayServer(self.recording, rest=self.rest, pace=pace)
+            await server.start()
+            self.server = server
+            venue.point_at(client, server.http_url, server.ws_url)
+        return self.server
+
+    async def wait_finished(self) -> None:
+        """Wait until every recorded frame has been sent (bound it with ``asyncio.timeout``)."""
+        if self.server is None:
+            raise RuntimeError("the session has not been started")
+        await self.server.wait_finished()
+
+    @property
+    def finished(self) -> bool:
+        """True once every recorded frame has been sent."""
+        server = self.server
+        if server is None:
+            return False
+        return len(server.delivered_data()) >= len(self.data_frames)
+
+    async def close(self) -> None:
+        """Stop the replay server."""
+        if self.server is not None:
+            await self.server.close()
+            self.server = None
+
+    # -- REST -----------------------------------------------------------------------------------
+
+    def _rest_routes(self) -> dict[str, RestResponse | RestHandler]:
+        routes: dict[str, RestResponse | RestHandler] = dict(_cassette_routes(self.exchange_id))
+        snapshot_name = self.recording.meta.get("rest_snapshot")
+        if self.exchange_id == "bitstamp" and isinstance(snapshot_name, str):
+            doc = json.loads((self.path.parent / snapshot_name).read_text(encoding="utf-8"))
+            path = str(doc["path"])
+            pair = path.rstrip("/").rsplit("/", 1)[-1]
+            initial: dict[str, Any] = doc["response"]
+            routes[f"GET {path}"] = bitstamp_snapshot_route(initial, pair)
+            routes[f"GET /api/v2/ticker/{pair}/"] = _bitstamp_ticker(initial, pair)
+            routes[f"GET /api/v2/transactions/{pair}/"] = _bitstamp_transactions(pair)
+            routes[f"GET /api/v2/ohlc/{pair}/"] = _bitstamp_ohlc(pair, self.symbol)
+        return routes
+
+
+def _cassette_routes(exchange_id: str) -> dict[str, RestResponse]:
+    """Static routes from ``cassettes/<exchange>/load_markets.yaml`` (vcrpy format)."""
+    import yaml
+
+    path = CASSETTES / exchange_id / "load_markets.yaml"
+    if not path.is_file():
+        return {}
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    routes: dict[str, RestResponse] = {}
+    for interaction in doc.get("interactions", []):
+        request, response = interaction["request"], interaction["response"]
+        parts = urlsplit(request["uri"])
+        key = f"{request['method']} {parts.path}" + (f"?{parts.query}" if parts.query else "")
+        body = response["body"]["string"]
+        routes[key] = RestResponse(int(response["status"]["code"]), body)
+    return routes
+
+
+# -- Bitstamp public routes computed from the replayed frames --------------------------------
+
+
+def _frames(server: ReplayServer, channel: str, event: str) -> list[dict[str, Any]]:
+    out = []
+    for frame in server.delivered_data():
+        obj = frame.json()
+        if isinstance(obj, dict) and obj.get("channel") == channel and obj.get("event") == event:
+            data = obj.get("data")
+            if isinstance(data, dict):
+                out.append(data)
+    return out
+
+
+def _bitstamp_ticker(initial: Mapping[str, Any], pair: str) -> RestHandler:
+    frozen = copy.deepcopy(dict(initial))
+
+    def handler(server: ReplayServer, request: RestRequest) -> RestResponse:
+        book = bitstamp_book(frozen, server.delivered_data(), pair)
+        trades = _frames(server, f"live_trades_{pair}", "trade")
+        prices = [Decimal(t["price_str"]) for t in trades]
+        volume = sum((Decimal(t["amount_str"]) for t in trades), Decimal(0))
+        notional = sum(
+            (Decimal(t["price_str"]) * Decimal(t["amount_str"]) for t in trades), Decimal(0)
+        )
+        bid = book["bids"][0][0] if book["bids"] else None
+        ask = book["asks"][0][0] if book["asks"] else None
+        last = str(prices[-1]) if prices else None
+        body = {
+            "timestamp": book["timestamp"],
+            "open": str(prices[0]) if prices else last,
+            "high": str(max(prices)) if prices else last,
+            "low": str(min(prices)) if prices else last,
+            "last": last,
+            "volume": str(volume),
+            "vwap": str((notional / volume).quantize(Decimal("0.01"))) if volume else None,
+            "bid": bid,
+            "ask": ask,
+            "side": "0" if trades and trades[-1].get("type") == 0 else "1",
+            "open_24": str(prices[0]) if prices else last,
+            "percent_change_24": None,
+        }
+        return RestResponse(200, body)
+
+    return handler
+
+
+def _bitstamp_transactions(pair: str) -> RestHandler:
+    def handler(server: ReplayServer, request: RestRequest) -> RestResponse:
+        trades = _frames(server, f"live_trades_{pair}", "trade")
+        body = [
+            {
+                "date": t["timestamp"],
+                "tid": str(t["id"]),
+                "amount": t["amount_str"],
+                "type": str(t["type"]),
+                "price": t["price_str"],
+            }
+            for t in reversed(trades)  # the venue lists the newest first
+        ]
+        return RestResponse(200, body)
+
+    return handler
+
+
+def _bitstamp_ohlc(pair: str, symbol: str | None) -> RestHandler:
+    def handler(server: ReplayServer, request: RestRequest) -> RestResponse:
+        query = parse_qs(request.query)
+        step = int(query.get("step", ["60"])[0])
+        candles: dict[int, list[Decimal]] = {}
+        for t in _frames(server, f"live_trades_{pair}", "trade"):
+            start = int(t["timestamp"]) // step * step
+            price, amount = Decimal(t["price_str"]), Decimal(t["amount_str"])
+            c = candles.get(start)
+            if c is None:
+                candles[start] = [price, price, price, price, amount]
+            else:
+                c[1], c[2], c[3], c[4] = max(c[1], price), min(c[2], price), price, c[4] + amount
+        ohlc = [
+            {
+                "timestamp": str(start),
+                "open": str(o),
+                "high": str(h),
+                "low": str(lo),
+                "close": str(c),
+                "volume": str(v),
+            }
+            for start, (o, h, lo, c, v) in sorted(candles.items())
+        ]
+        return RestResponse(200, {"data": {"pair": symbol or pair, "ohlc": ohlc}})
+
+    return handler
