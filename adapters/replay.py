@@ -57,6 +57,7 @@ __all__ = [
     "bitmart_books",
     "bitstamp_book",
     "bitstamp_snapshot_route",
+    "compact_json",
     "deflate_raw",
     "frame_keys",
     "inflate_raw",
