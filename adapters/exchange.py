@@ -711,7 +711,7 @@ def check_market_rules(request: OrderRequest, market: Market) -> None:
     sym = market.symbol
     if not market.active:
         raise InvalidOrderRequest(f"market {sym} is not active for trading")
-    if market.amount_increment and request.amount % market.amount_increment:
+    if market.amount_increment and _off_grid("amount", request.amount, market.amount_increment):
         raise InvalidOrderRequest(
             f"amount {request.amount} is not a multiple of {sym}'s amount increment "
             f"{market.amount_increment}"
@@ -719,7 +719,7 @@ def check_market_rules(request: OrderRequest, market: Market) -> None:
     if (
         request.price is not None
         and market.price_increment
-        and request.price % market.price_increment
+        and _off_grid("price", request.price, market.price_increment)
     ):
         raise InvalidOrderRequest(
             f"price {request.price} is not a multiple of {sym}'s price increment "
@@ -736,6 +736,18 @@ def check_market_rules(request: OrderRequest, market: Market) -> None:
             f"order value {notional} {market.quote} is below {sym}'s minimum cost "
             f"{market.min_cost} {market.quote}"
         )
+
+
+def _off_grid(field: str, value: Decimal, step: Decimal) -> bool:
+    """Whether ``value`` is not a whole multiple of ``step``."""
+    try:
+        return bool(value % step)
+    except ArithmeticError:
+        # decimal.InvalidOperation: the quotient needs more digits than the context holds,
+        # i.e. the number is absurdly large for the market's step.
+        raise InvalidOrderRequest(
+            f"{field} {value} is out of range (too many digits at the market's step {step})"
+        ) from None
 
 
 # -- ccxt -> models --------------------------------------------------------------------------
