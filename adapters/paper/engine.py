@@ -90,7 +90,9 @@ def plain(value: Decimal) -> str:
 
 
 def _f2d(value: float) -> Decimal:
-    return Decimal(repr(value))
+    text = repr(value)
+    # "101.0" -> "101": the level's own digits, without the float's trailing ".0".
+    return Decimal(text[:-2] if text.endswith(".0") else text)
 
 
 class QueueModel(StrEnum):
