@@ -253,7 +253,11 @@ class Exchange:
         if private:
             self._credentials.require(self._caps.id)
         log.debug("%s %s", self._caps.id, what)
-        return await self.retry.run(lambda: self._once(call), what=f"{self._caps.id} {what}")
+        return await self.retry.run(
+            lambda: self._once(call),
+            what=f"{self._caps.id} {what}",
+            try_timeout=self._client.timeout / 1000,
+        )
 
     # -- markets ---------------------------------------------------------------------------
 

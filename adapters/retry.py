@@ -80,21 +80,36 @@ class RetryPolicy:
             f"orders: {self.order_attempts} sends, settle {self.settle:g}s"
         )
 
-    async def run(self, call: Callable[[], Awaitable[T]], *, what: str) -> T:
-        """Await ``call()``, retrying transient adapter errors within the bounds."""
+    async def run(
+        self, call: Callable[[], Awaitable[T]], *, what: str, try_timeout: float | None = None
+    ) -> T:
+        """Await ``call()``, retrying transient adapter errors within the bounds.
+
+        ``try_timeout`` is the seconds after which ``call`` times out by itself (the ccxt
+        client's timeout); a try that fits in the time left then needs no extra timer.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.max_time
 
-        def wait(state: RetryCallState) -> float:
-            exc = state.outcome.exception() if state.outcome else None
+        # The first try runs outside tenacity: building its retry state costs about as much
+        # as the whole typing layer, and nearly every call succeeds first time. tenacity
+        # then numbers the retries from 1, so the overall try number is one more.
+        def tries(state: RetryCallState) -> int:
+            return state.attempt_number + 1
+
+        def wait_after(number: int, exc: BaseException | None) -> float:
             retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
-            return self.backoff(state.attempt_number, retry_after)
+            return self.backoff(number, retry_after)
+
+        def wait(state: RetryCallState) -> float:
+            return wait_after(tries(state), state.outcome.exception() if state.outcome else None)
+
+        def out_of_budget(number: int, sleep: float) -> bool:
+            # A sleep that would overrun the total time ends the retries now, not after it.
+            return number >= self.attempts or loop.time() + sleep >= deadline
 
         def stop(state: RetryCallState) -> bool:
-            # tenacity computes the wait before asking whether to stop, so a sleep that would
-            # overrun the total time ends the retries now instead of after the sleep.
-            sleep = getattr(state, "upcoming_sleep", 0.0)
-            return state.attempt_number >= self.attempts or loop.time() + sleep >= deadline
+            return out_of_budget(tries(state), getattr(state, "upcoming_sleep", 0.0))
 
         def before_sleep(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
@@ -102,7 +117,7 @@ class RetryPolicy:
                 "%s: %s on try %d/%d (%s); retrying in %.3fs",
                 what,
                 type(exc).__name__,
-                state.attempt_number,
+                tries(state),
                 self.attempts,
                 _short(exc),
                 state.upcoming_sleep,
@@ -111,21 +126,26 @@ class RetryPolicy:
         def give_up(state: RetryCallState) -> NoReturn:
             exc = state.outcome.exception() if state.outcome else None
             assert exc is not None  # tenacity only gives up after a failure
+            fail(exc, tries(state))
+
+        def fail(exc: BaseException, number: int) -> NoReturn:
             left = deadline - loop.time()
             if isinstance(exc, RateLimited) and (exc.retry_after or 0) > left:
                 log.debug("%s: rate limited for %.3fs, more than the %.3fs left", what,
                           exc.retry_after, max(left, 0.0))  # fmt: skip
                 raise exc
-            log.debug("%s: giving up after %d tries (%s)", what, state.attempt_number,
+            log.debug("%s: giving up after %d tries (%s)", what, number,
                       type(exc).__name__)  # fmt: skip
             raise ExchangeUnavailable(
-                f"{what}: no answer after {state.attempt_number} tries in "
+                f"{what}: no answer after {number} tries in "
                 f"{self.max_time - max(left, 0.0):.2f}s; last error: {type(exc).__name__}: "
                 f"{_short(exc)}"
             ) from exc
 
         async def attempt() -> T:
             left = deadline - loop.time()
+            if try_timeout is not None and try_timeout < left:
+                return await call()
             try:
                 # Each try gets only the time left, so the total bound holds even when the
                 # client timeout is longer than the policy's budget.
@@ -135,6 +155,16 @@ class RetryPolicy:
                 raise ExchangeUnavailable(
                     f"{what}: no answer within the {self.max_time:g}s retry budget"
                 ) from exc
+
+        try:
+            return await attempt()
+        except TRANSIENT as exc:
+            first_wait = wait_after(1, exc)
+            if out_of_budget(1, first_wait):
+                fail(exc, 1)
+            log.debug("%s: %s on try 1/%d (%s); retrying in %.3fs", what,
+                      type(exc).__name__, self.attempts, _short(exc), first_wait)  # fmt: skip
+            await asyncio.sleep(first_wait)
 
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(TRANSIENT),
