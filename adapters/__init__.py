@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         RateLimited,
         UnknownExchange,
         UnknownSymbol,
+        UnreadableAnswer,
         UnsupportedFeature,
         UnsupportedOrderType,
     )
@@ -80,6 +81,7 @@ __all__ = [
     "TradingFee",
     "UnknownExchange",
     "UnknownSymbol",
+    "UnreadableAnswer",
     "UnsupportedFeature",
     "UnsupportedOrderType",
     "capabilities",
@@ -125,6 +127,7 @@ _WHERE = {
             "RateLimited",
             "UnknownExchange",
             "UnknownSymbol",
+            "UnreadableAnswer",
             "UnsupportedFeature",
             "UnsupportedOrderType",
         ],

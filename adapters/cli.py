@@ -180,6 +180,15 @@ def _exchange_arg(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _order_id(value: str) -> str:
+    # Both venues' order ids are digits; letters, '-' and '_' leave room for a third venue.
+    if not 0 < len(value) <= 64 or not value.replace("-", "").replace("_", "").isalnum():
+        raise argparse.ArgumentTypeError(
+            f"expected an order id (letters and digits), got {value!r}"
+        )
+    return value
+
+
 def _positive_int(value: str) -> int:
     if not value.isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"expected a positive whole number, got {value!r}")
@@ -229,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("cancel", help="cancel an order")
     p.add_argument("exchange", type=_exchange_arg)
-    p.add_argument("id")
+    p.add_argument("id", type=_order_id)
     p.add_argument("symbol")
     p.add_argument("--paper", action="store_true")
     p.set_defaults(func=_cmd_cancel)

@@ -28,6 +28,7 @@ __all__ = [
     "RateLimited",
     "UnknownExchange",
     "UnknownSymbol",
+    "UnreadableAnswer",
     "UnsupportedFeature",
     "UnsupportedOrderType",
     "VenueClassifier",
@@ -79,6 +80,10 @@ class AuthenticationFailed(ExchangeError):
 
 class InsufficientFunds(ExchangeError):
     """The account cannot fund the order."""
+
+
+class UnreadableAnswer(ExchangeError):
+    """The venue answered, but the answer lacks fields or carries wrong types."""
 
 
 class OrderNotFound(ExchangeError):

@@ -24,13 +24,13 @@ from .enums import OrderStatus, OrderType, Side
 from .errors import (
     AdapterError,
     ClockSkew,
-    ExchangeError,
     ExchangeUnavailable,
     InvalidOrderRequest,
     OrderNotFound,
     OrderRejected,
     RateLimited,
     UnknownSymbol,
+    UnreadableAnswer,
     from_ccxt,
 )
 from .models import (
@@ -67,10 +67,6 @@ _CCXT_STATUS = {
     "expired": OrderStatus.EXPIRED,
     "rejected": OrderStatus.REJECTED,
 }
-
-
-class UnreadableAnswer(ExchangeError):
-    """The venue answered, but the answer lacks fields or carries wrong types."""
 
 
 class _RedactingLogger:

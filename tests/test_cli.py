@@ -52,6 +52,8 @@ def test_capabilities_json(capsys: pytest.CaptureFixture[str]) -> None:
         (["order", "bitstamp", "buy", "BTC/USD", "1", "--price", "5"], "BITSTAMP_API_KEY"),
         (["book", "bitstamp", "BTC/USD", "--depth", "0"], "positive whole number"),
         (["frobnicate"], "invalid choice"),
+        (["cancel", "bitstamp", "", "BTC/USD"], "expected an order id"),
+        (["cancel", "bitstamp", "12 34", "BTC/USD"], "expected an order id"),
         ([], "required"),
     ],
 )
