@@ -11,12 +11,15 @@ import re
 import secrets
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..capabilities import Capabilities, capabilities
+from ..capabilities import Capabilities, Stream, capabilities
 from ..enums import OrderType
 from ..errors import AdapterError, InvalidOrderRequest, payload_messages, venue_payload
 from ..models import OrderRequest
+
+if TYPE_CHECKING:
+    from .ws import StreamTopic
 
 __all__ = ["Venue"]
 
@@ -43,6 +46,10 @@ class Venue:
     not_found_messages: ClassVar[frozenset[str]] = frozenset()
     #: Error codes with which a create says "this client order id is taken" (the order exists).
     duplicate_client_id_codes: ClassVar[frozenset[str]] = frozenset()
+    #: Streams: private channels are per market (a symbol is required), and candles come
+    #: from polling ``fetch_ohlcv`` (no candle channel).
+    private_streams_per_market: ClassVar[bool] = False
+    candles_by_polling: ClassVar[bool] = False
 
     @property
     def capabilities(self) -> Capabilities:
@@ -109,6 +116,14 @@ class Venue:
 
     def point_at(self, client: Any, http_url: str | None = None, ws_url: str | None = None) -> None:
         """Send the client's REST and/or WebSocket traffic to other base URLs (tests, replay)."""
+        raise NotImplementedError
+
+    # -- streams ---------------------------------------------------------------------------
+
+    def stream_topic(
+        self, client: Any, stream: Stream, symbol: str | None, timeframe: str | None = None
+    ) -> StreamTopic:
+        """The ccxt.pro subscription behind one typed stream, for tearing it down."""
         raise NotImplementedError
 
     # -- order safety: lookup by client order id, reading the venue's answers, clock -------

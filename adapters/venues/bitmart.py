@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..capabilities import Stream
 from ..enums import OrderType
 from ..errors import (
     AdapterError,
@@ -17,6 +18,9 @@ from ..errors import (
 )
 from ..models import OrderRequest
 from .base import Venue
+
+if TYPE_CHECKING:
+    from .ws import StreamTopic
 
 __all__ = ["BitmartVenue"]
 
@@ -49,7 +53,7 @@ class BitmartVenue(Venue):
     duplicate_client_id_codes: ClassVar[frozenset[str]] = frozenset({"50042"})
 
     def patch_client_class(self, base: type[Any]) -> type[Any]:
-        """Load spot markets only.
+        """Load spot markets only; stream fixes (see :mod:`.bitmart_ws` and :mod:`.ws`).
 
         ccxt 4.5.70 also fetches contract markets from a second host on every
         ``load_markets``; this adapter is spot-only, so that call is wasted time and one
@@ -61,7 +65,10 @@ class BitmartVenue(Venue):
                 return await self.fetch_spot_markets(params or {})
 
         BitmartSpot.__name__ = BitmartSpot.__qualname__ = "bitmart"
-        return BitmartSpot
+        from .bitmart_ws import stream_client_class  # ccxt is imported once a client exists
+        from .ws import with_stream_fixes
+
+        return with_stream_fixes(stream_client_class(BitmartSpot))
 
     def order_args(self, request: OrderRequest) -> tuple[str, dict[str, Any]]:
         """LIMIT_MAKER goes out as BitMart's own order type ``limit_maker``."""
@@ -116,3 +123,35 @@ class BitmartVenue(Venue):
                 }
             }
         client.urls["api"] = api
+
+    def stream_topic(
+        self, client: Any, stream: Stream, symbol: str | None, timeframe: str | None = None
+    ) -> StreamTopic:
+        """BitMart spot topics; orders and fills share ``spot/user/orders:ALL_SYMBOLS``."""
+        from .ws import StreamTopic
+
+        spot = client.urls["api"]["ws"]["spot"]
+        if stream in (Stream.ORDERS, Stream.MY_TRADES, Stream.BALANCE):
+            url = client.implode_hostname(spot["private"])
+            if stream is Stream.BALANCE:
+                topic, sub_hash = "spot/user/balance:BALANCE_UPDATE", "balance:spot"
+            else:
+                topic, sub_hash = "spot/user/orders:ALL_SYMBOLS", "orders"
+            return StreamTopic(url, sub_hash, {"op": "unsubscribe", "args": [topic]})
+        market = client.market(symbol)
+        url = client.implode_hostname(spot["public"])
+        sym, venue_id = market["symbol"], market["id"]
+        if stream is Stream.ORDER_BOOK:
+            depth = client.options["watchOrderBook"].get("depth", "depth/increase100")
+            topic, sub_hash = f"spot/{depth}:{venue_id}", "orderbook::" + sym
+        elif stream is Stream.TRADES:
+            topic, sub_hash = f"spot/trade:{venue_id}", "trade::" + sym
+        elif stream is Stream.TICKER:
+            topic, sub_hash = f"spot/ticker:{venue_id}", "ticker::" + sym
+        elif stream is Stream.CANDLES:
+            interval = client.options["timeframes"].get(timeframe, timeframe)
+            topic, sub_hash = f"spot/kline{interval}:{venue_id}", "ohlcv::" + sym
+        else:
+            raise NotImplementedError(f"bitmart has no {stream.value} channel")
+        book = sym if stream is Stream.ORDER_BOOK else None
+        return StreamTopic(url, sub_hash, {"op": "unsubscribe", "args": [topic]}, book)

@@ -7,8 +7,9 @@ import time
 from collections.abc import Mapping
 from datetime import UTC
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..capabilities import Stream
 from ..enums import OrderType
 from ..errors import (
     AdapterError,
@@ -22,6 +23,9 @@ from ..errors import (
 )
 from ..models import OrderRequest
 from .base import Venue
+
+if TYPE_CHECKING:
+    from .ws import StreamTopic
 
 __all__ = ["BitstampVenue"]
 
@@ -61,6 +65,9 @@ class BitstampVenue(Venue):
     )
     # Documented response code: "Provided client_order_id already exists."
     duplicate_client_id_codes: ClassVar[frozenset[str]] = frozenset({"400.019"})
+    # private-my_orders_<pair>-<user id>: one channel per market; no candle channel.
+    private_streams_per_market: ClassVar[bool] = True
+    candles_by_polling: ClassVar[bool] = True
 
     def classify_error(self, payload: Mapping[str, Any]) -> type[AdapterError] | None:
         """Codes and exact messages first, then Bitstamp's two free-text families.
@@ -90,13 +97,14 @@ class BitstampVenue(Venue):
         return super().order_args(request)
 
     def patch_client_class(self, base: type[Any]) -> type[Any]:
-        """Sign with the venue's time once an offset has been measured.
+        """Sign with the venue's time once an offset has been measured; stream fixes.
 
         ccxt 4.5.70 stamps ``X-Auth-Timestamp`` with the raw local clock and has no
         ``fetch_time`` for Bitstamp, so ``options['timeDifference']`` (set by
         :meth:`resync_clock`) would otherwise have no effect. The offset applies only while
         a request is being signed; ``sign`` is synchronous, so the flag cannot leak into
-        another request.
+        another request. The WebSocket fixes are described in :mod:`.bitstamp_ws` and
+        :mod:`.ws`.
         """
 
         class bitstamp(base):  # type: ignore[misc]
@@ -115,7 +123,10 @@ class BitstampVenue(Venue):
                 finally:
                     self._signing = False
 
-        return bitstamp
+        from .bitstamp_ws import stream_client_class  # ccxt is imported once a client exists
+        from .ws import with_stream_fixes
+
+        return with_stream_fixes(stream_client_class(bitstamp))
 
     async def fetch_order_by_client_id(
         self, client: Any, client_order_id: str, symbol: str
@@ -159,3 +170,25 @@ class BitstampVenue(Venue):
         if ws_url is not None:
             api["ws"] = ws_url
         client.urls["api"] = api
+
+    def stream_topic(
+        self, client: Any, stream: Stream, symbol: str | None, timeframe: str | None = None
+    ) -> StreamTopic:
+        """Bitstamp channels: ``diff_order_book_<pair>``, ``live_trades_<pair>`` and the
+        private ``private-my_orders_<pair>-<user id>`` / ``private-my_trades_...``."""
+        from .ws import StreamTopic
+
+        market = client.market(symbol)
+        url = client.urls["api"]["ws"]
+        if stream is Stream.ORDER_BOOK:
+            channel, sub_hash = "diff_order_book_" + market["id"], "orderbook:" + market["symbol"]
+        elif stream is Stream.TRADES:
+            channel, sub_hash = "live_trades_" + market["id"], "trades:" + market["symbol"]
+        elif stream in (Stream.ORDERS, Stream.MY_TRADES):
+            kind = "private-my_orders" if stream is Stream.ORDERS else "private-my_trades"
+            channel = sub_hash = f"{kind}_{market['id']}-{client.options.get('userId') or ''}"
+        else:
+            raise NotImplementedError(f"bitstamp has no {stream.value} channel")
+        unsubscribe = {"event": "bts:unsubscribe", "data": {"channel": channel}}
+        book = market["symbol"] if stream is Stream.ORDER_BOOK else None
+        return StreamTopic(url, sub_hash, unsubscribe, book)

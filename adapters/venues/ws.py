@@ -1,0 +1,85 @@
+"""WebSocket fixes both venue clients share, and what a stream needs to know to let go of a
+subscription.
+
+ccxt 4.5.70's stream machinery has two venue-independent faults that make a stream hang:
+
+* an exception inside a message handler kills ``Client.receive_loop`` (it runs as a done
+  callback, where nobody sees the error), so every ``watch_*`` on that socket waits forever;
+* after a server close frame ``Client.on_close`` runs twice, and ``Exchange.on_close`` deletes
+  ``clients[url]`` by URL, so the second call removes the client a caller has re-subscribed
+  with in between; that client keeps its socket and its futures are never resolved.
+
+:func:`with_stream_fixes` returns a subclass of a venue client that turns handler exceptions
+into a connection error the caller sees (:class:`StreamResync`, so the stream reconnects and
+rebuilds) and lets only the current client of a URL unregister itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import ccxt
+
+__all__ = ["StreamResync", "StreamSilent", "StreamTopic", "with_stream_fixes"]
+
+log = logging.getLogger("adapters.streams")
+
+
+class StreamResync(ccxt.NetworkError):  # type: ignore[misc]
+    """The stream's data can no longer be trusted on this connection (a book gap, a snapshot
+    that does not fit, a frame that cannot be read, the venue asking to reconnect): the
+    connection is dropped so that the stream reconnects, resubscribes and rebuilds."""
+
+
+class StreamSilent(StreamResync):
+    """The watchdog saw no frame on a channel for longer than its silence timeout."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamTopic:
+    """One venue subscription as ccxt.pro keeps it, for tearing it down.
+
+    ``url`` is the key of the ccxt client in ``exchange.clients``, ``subscribe_hash`` the key
+    ccxt put in ``client.subscriptions`` (while it is there, ccxt never subscribes again),
+    ``unsubscribe`` the frame that ends the subscription on the venue's side, and
+    ``book_symbol`` the ``orderbooks`` entry to forget once nobody watches it.
+    """
+
+    url: str
+    subscribe_hash: str
+    unsubscribe: dict[str, Any] | None = None
+    book_symbol: str | None = None
+
+
+def with_stream_fixes(base: type[Any]) -> type[Any]:
+    """``base`` with a message-handler safety net and the stale-client guard (see module)."""
+
+    class StreamFixes(base):  # type: ignore[misc]
+        def handle_message(self, client: Any, message: Any) -> Any:
+            try:
+                return super().handle_message(client, message)
+            except Exception as exc:
+                # Raised here, the error would end ccxt's receive loop silently; as a
+                # connection error it reaches every watcher, which reconnects.
+                text = str(message)
+                log.warning("%s: frame handler failed (%s: %s) on %.200s", self.id,
+                            type(exc).__name__, exc, text)  # fmt: skip
+                error = StreamResync(
+                    f"{self.id}: cannot read a frame ({type(exc).__name__}: {exc}): {text:.200}"
+                )
+                error.__cause__ = exc
+                client.on_error(error)
+                return None
+
+        def on_close(self, client: Any, error: Any) -> None:
+            if self.clients.get(client.url) is client:
+                super().on_close(client, error)
+
+        def on_error(self, client: Any, error: Any) -> None:
+            if self.clients.get(client.url) is client:
+                super().on_error(client, error)
+
+    StreamFixes.__name__ = StreamFixes.__qualname__ = base.__name__
+    return StreamFixes
