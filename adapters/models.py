@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
@@ -112,6 +113,15 @@ class Ticker(_VenueModel):
 
 
 Level = tuple[float, float]
+_PRICE_AMOUNT = itemgetter(0, 1)
+
+
+def _top(side: Any, depth: int | None) -> Any:
+    """The best ``depth`` levels of a book side. ``list`` slicing bypasses the slice of
+    ccxt.pro's ``OrderBookSide``, which is a Python loop."""
+    if depth is None:
+        return side
+    return list.__getitem__(side, slice(0, depth)) if isinstance(side, list) else side[:depth]
 
 
 class OrderBook(_Model):
@@ -129,13 +139,35 @@ class OrderBook(_Model):
 
     @classmethod
     def from_ccxt(cls, book: Mapping[str, Any], depth: int | None = None) -> OrderBook:
-        """Copy a ccxt book (REST result or ccxt.pro's live book) without validation cost."""
-        bids = book["bids"] if depth is None else book["bids"][:depth]
-        asks = book["asks"] if depth is None else book["asks"][:depth]
+        """Copy a ccxt book (a REST answer, or ccxt.pro's live book) without validation cost.
+
+        Every number goes through ``float()``, so a malformed answer (a level without a
+        price) raises instead of making a book up. For ccxt.pro's live book, whose levels
+        ccxt keeps as floats itself, :meth:`from_ccxt_live` is cheaper.
+        """
+        bids, asks = _top(book["bids"], depth), _top(book["asks"], depth)
         return cls.model_construct(
             symbol=book["symbol"],
             bids=tuple((float(lv[0]), float(lv[1])) for lv in bids),
             asks=tuple((float(lv[0]), float(lv[1])) for lv in asks),
+            timestamp=book.get("timestamp"),
+            nonce=book.get("nonce"),
+        )
+
+    @classmethod
+    def from_ccxt_live(cls, book: Mapping[str, Any], depth: int | None = None) -> OrderBook:
+        """Copy ccxt.pro's live book (what ``watch_order_book`` returns) for a stream.
+
+        ccxt.pro stores every level as a float list ``[price, amount]`` (sometimes with a
+        third element, a count or an order id) and changes those lists in place, so each
+        level is copied into a new tuple. ``itemgetter`` does that in C: a 100x100 book takes
+        about 16 us against 24 us with ``float()`` calls (``benchmarks/book_typing_us.py``).
+        """
+        bids, asks = _top(book["bids"], depth), _top(book["asks"], depth)
+        return cls.model_construct(
+            symbol=book["symbol"],
+            bids=tuple(map(_PRICE_AMOUNT, bids)),
+            asks=tuple(map(_PRICE_AMOUNT, asks)),
             timestamp=book.get("timestamp"),
             nonce=book.get("nonce"),
         )
