@@ -12,11 +12,11 @@ import asyncio
 import difflib
 import logging
 import os
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from decimal import Decimal
 from functools import partial
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from .capabilities import Capabilities, capabilities
 from .credentials import Credentials, load_credentials
@@ -49,6 +49,9 @@ from .models import (
 )
 from .retry import RetryPolicy, parse_retry_after
 from .venues import Venue, get_venue
+
+if TYPE_CHECKING:
+    from .streams import StreamPolicy
 
 __all__ = ["Exchange", "open_exchange"]
 
@@ -621,6 +624,59 @@ class Exchange:
                       order_id, type(exc).__name__)  # fmt: skip
             return None
         return order if order.status.is_final else None
+
+    # -- streams (adapters.streams: reconnect, watchdog, typed items) -----------------------
+
+    #: Reconnect, backoff and watchdog settings of this exchange's streams; None means
+    #: ``StreamPolicy()``. Read when a stream starts.
+    stream_policy: StreamPolicy | None = None
+
+    def watch_order_book(self, symbol: str, depth: int | None = None) -> AsyncIterator[OrderBook]:
+        """``async for book in ex.watch_order_book("BTC/USD")``: a copy of the book each time
+        it changes, at most ``depth`` levels a side. Reconnects and rebuilds by itself."""
+        from . import streams
+
+        return streams.watch_order_book(self, symbol, depth)
+
+    def watch_trades(self, symbol: str) -> AsyncIterator[Trade]:
+        """Every public trade of ``symbol``, one at a time, oldest first."""
+        from . import streams
+
+        return streams.watch_trades(self, symbol)
+
+    def watch_ticker(self, symbol: str) -> AsyncIterator[Ticker]:
+        """Tickers as the venue pushes them; raises :class:`UnsupportedFeature` where the
+        venue has no ticker channel (Bitstamp)."""
+        from . import streams
+
+        return streams.watch_ticker(self, symbol)
+
+    def watch_candles(self, symbol: str, timeframe: str = "1m") -> AsyncIterator[Candle]:
+        """Candles as they form; the same ``timestamp`` comes again while the candle changes.
+        BitMart: kline channel; Bitstamp: ``fetch_ohlcv`` polled on each candle boundary."""
+        from . import streams
+
+        return streams.watch_candles(self, symbol, timeframe)
+
+    def watch_orders(self, symbol: str | None = None) -> AsyncIterator[Order]:
+        """The account's orders each time one changes. Needs credentials (checked before
+        anything is sent); Bitstamp needs a ``symbol``."""
+        from . import streams
+
+        return streams.watch_orders(self, symbol)
+
+    def watch_my_trades(self, symbol: str | None = None) -> AsyncIterator[Fill]:
+        """Each execution of the account's orders, once. Needs credentials; Bitstamp needs
+        a ``symbol``."""
+        from . import streams
+
+        return streams.watch_my_trades(self, symbol)
+
+    def watch_balance(self) -> AsyncIterator[Balances]:
+        """The account's balances each time they change (BitMart). Needs credentials."""
+        from . import streams
+
+        return streams.watch_balance(self)
 
 
 def open_exchange(
