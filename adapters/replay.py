@@ -17,7 +17,9 @@ connections, compress frames the way BitMart does, pace frames, and serves the R
 client makes on the side (markets, order-book snapshot, websocket token).
 
 This module is standalone on purpose: it does not import the rest of ``adapters`` so the paper
-trading demo and the tests can use it without pulling in any venue code.
+trading demo and the tests can use it without pulling in any venue code. Pointing a client at
+the server is the venue's business: ``adapters.venues.get_venue(id).point_at(client, http_url,
+ws_url)`` knows where each ccxt client keeps its URLs.
 """
 
 from __future__ import annotations
@@ -38,12 +40,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self
-from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
 __all__ = [
-    "VENUE_URL_KEYS",
     "ClientFrame",
     "Frame",
     "FrameDir",
@@ -62,7 +62,6 @@ __all__ = [
     "frame_keys",
     "inflate_raw",
     "is_reply",
-    "point_client_at",
     "seeded_drop_points",
 ]
 
@@ -600,7 +599,7 @@ class ReplayServer:
     Use as an async context manager::
 
         async with ReplayServer(recording, rest=routes, compress=False) as srv:
-            point_client_at(client, "bitmart", srv.http_url, srv.ws_url)
+            get_venue("bitmart").point_at(client, srv.http_url, srv.ws_url)
 
     ``recording`` is one :class:`Recording` served on every WebSocket path, or a mapping of URL
     path (e.g. ``"/api"``, ``"/user"``) to recordings. Each recording is walked in order on each
@@ -997,65 +996,3 @@ def seeded_drop_points(seed: int, first: int, last: int, count: int) -> list[int
         raise ValueError("not enough indices in range")
     rng = random.Random(seed)
     return sorted(rng.sample(range(first, last + 1), count))
-
-
-# --------------------------------------------------------------------------------------------
-# Pointing a ccxt client at the server
-
-# Where each venue keeps its base URLs inside ccxt's ``urls['api']`` (ccxt 4.5.70). This may
-# move into the venue modules later; it lives here so that replay.py stays standalone.
-VENUE_URL_KEYS: dict[str, dict[str, tuple[tuple[str, ...], ...]]] = {
-    "bitstamp": {
-        # 'https://www.bitstamp.net/api' + '/v2/<path>' for both public and private calls
-        "rest": (("public",), ("private",)),
-        "ws": (("ws",),),
-    },
-    "bitmart": {
-        # api-cloud (spot, account) and api-cloud-v2 (contract list fetched by load_markets)
-        "rest": (("spot",), ("swap",)),
-        "ws": (
-            ("ws", "spot", "public"),
-            ("ws", "spot", "private"),
-            ("ws", "swap", "public"),
-            ("ws", "swap", "private"),
-        ),
-    },
-}
-
-
-def _rebase(url: str, base: str) -> str:
-    # Keep path and query ('/api', '/user?protocol=1.1'), swap scheme and host.
-    parts = urlsplit(url)
-    rebased = base.rstrip("/") + parts.path
-    if parts.query:
-        rebased += "?" + parts.query
-    return rebased
-
-
-def point_client_at(client: Any, exchange_id: str, http_url: str, ws_url: str) -> dict[str, str]:
-    """Rewrite a ccxt(.pro) client's ``urls['api']`` so REST and WS go to a replay server.
-
-    Paths and queries are kept (``/api/v2/...``, ``/user?protocol=1.1``), so the server can
-    tell the public and private BitMart sockets apart. Call it before the first request.
-    Returns a map of old URL to new URL.
-    """
-    try:
-        keys = VENUE_URL_KEYS[exchange_id]
-    except KeyError:
-        raise ValueError(f"no URL keys known for {exchange_id!r}") from None
-    urls = copy.deepcopy(client.urls)
-    api = urls["api"]
-    changed: dict[str, str] = {}
-    for kind, base in (("rest", http_url), ("ws", ws_url)):
-        for key_path in keys[kind]:
-            holder = api
-            for key in key_path[:-1]:
-                holder = holder[key]
-            old = holder[key_path[-1]]
-            if not isinstance(old, str):
-                raise TypeError(f"urls['api'] at {key_path} is not a string: {old!r}")
-            new = _rebase(old, base)
-            holder[key_path[-1]] = new
-            changed[old] = new
-    client.urls = urls
-    return changed

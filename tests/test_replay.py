@@ -29,8 +29,8 @@ from ccxt.base.errors import (
     RateLimitExceeded,
 )
 
+from adapters.errors import UnknownExchange
 from adapters.replay import (
-    VENUE_URL_KEYS,
     Frame,
     Recording,
     ReplayServer,
@@ -44,9 +44,9 @@ from adapters.replay import (
     frame_keys,
     inflate_raw,
     is_reply,
-    point_client_at,
     seeded_drop_points,
 )
+from adapters.venues import get_venue
 
 ROOT = Path(__file__).resolve().parents[1]
 CASSETTES = ROOT / "cassettes"
@@ -92,7 +92,7 @@ def as_floats(levels: list[list[str]]) -> list[list[float]]:
 @asynccontextmanager
 async def bitstamp_client(srv: ReplayServer, cls: Any = None, **config: Any) -> AsyncIterator[Any]:
     client = (cls or ccxtpro.bitstamp)({"apiKey": "testApiKey", "secret": "testSecret", **config})
-    point_client_at(client, "bitstamp", srv.http_url, srv.ws_url)
+    get_venue("bitstamp").point_at(client, srv.http_url, srv.ws_url)
     try:
         yield client
     finally:
@@ -104,7 +104,7 @@ async def bitmart_client(srv: ReplayServer, cls: Any = None) -> AsyncIterator[An
     client = (cls or ccxtpro.bitmart)({"apiKey": "testApiKey", "secret": "testSecret", "uid": "m"})
     markets = json.loads((BITMART_WS / "markets.spot.json").read_text(encoding="utf-8"))
     client.set_markets(list(markets.values()))
-    point_client_at(client, "bitmart", srv.http_url, srv.ws_url)
+    get_venue("bitmart").point_at(client, srv.http_url, srv.ws_url)
     try:
         yield client
     finally:
@@ -806,18 +806,17 @@ async def test_rest_routes_and_compression_on_the_wire() -> None:
         assert [r.query for r in srv.rest_requests[:2]] == ["", "x=1"]
 
 
-def test_point_client_at_rewrites_rest_and_ws_urls() -> None:
+def test_venue_point_at_rewrites_rest_and_ws_urls() -> None:
     bitmart = ccxtpro.bitmart()
-    changed = point_client_at(bitmart, "bitmart", "http://127.0.0.1:1", "ws://127.0.0.1:1")
+    get_venue("bitmart").point_at(bitmart, "http://127.0.0.1:1", "ws://127.0.0.1:1")
     api = bitmart.urls["api"]
     assert api["spot"] == "http://127.0.0.1:1" and api["swap"] == "http://127.0.0.1:1"
     assert api["ws"]["spot"]["public"] == "ws://127.0.0.1:1/api?protocol=1.1"
     assert api["ws"]["spot"]["private"] == "ws://127.0.0.1:1/user?protocol=1.1"
-    assert len(changed) == 6
     bitstamp = ccxtpro.bitstamp()
-    point_client_at(bitstamp, "bitstamp", "http://127.0.0.1:1", "ws://127.0.0.1:1")
+    get_venue("bitstamp").point_at(bitstamp, "http://127.0.0.1:1", "ws://127.0.0.1:1")
     assert bitstamp.urls["api"]["public"] == "http://127.0.0.1:1/api"
+    assert bitstamp.urls["api"]["private"] == "http://127.0.0.1:1/api"
     assert bitstamp.urls["api"]["ws"] == "ws://127.0.0.1:1"
-    assert set(VENUE_URL_KEYS) == {"bitstamp", "bitmart"}
-    with pytest.raises(ValueError):
-        point_client_at(bitstamp, "binance", "http://x", "ws://x")
+    with pytest.raises(UnknownExchange):
+        get_venue("binance")
