@@ -89,10 +89,20 @@ def plain(value: Decimal) -> str:
     return "0" if text in ("-0", "") else text
 
 
+# Book prices and sizes repeat (a price grid, common lot sizes): their exact Decimal is
+# memoised. Pure: the same float always gives the same Decimal.
+_F2D: dict[float, Decimal] = {}
+
+
 def _f2d(value: float) -> Decimal:
-    text = repr(value)
-    # "101.0" -> "101": the level's own digits, without the float's trailing ".0".
-    return Decimal(text[:-2] if text.endswith(".0") else text)
+    found = _F2D.get(value)
+    if found is None:
+        if len(_F2D) >= 100_000:
+            _F2D.clear()
+        text = repr(value)
+        # "101.0" -> "101": the level's own digits, without the float's trailing ".0".
+        found = _F2D[value] = Decimal(text[:-2] if text.endswith(".0") else text)
+    return found
 
 
 class QueueModel(StrEnum):
@@ -461,6 +471,10 @@ class Engine:
         self.queue = QueueModel(queue)
         self.id_prefix = id_prefix
         self._symbols: dict[str, _Symbol] = {}
+        # Markets with resting orders: the only ones market data can fill.
+        self._resting: dict[str, _Symbol] = {}
+        #: Changes whenever the set of resting orders changes (see :meth:`resting_tops`).
+        self.resting_version = 0
         self._orders: dict[str, _Order] = {}
         self._totals: dict[str, Decimal] = {}
         self._locked: dict[str, Decimal] = {}
@@ -572,6 +586,8 @@ class Engine:
             st.rest_bid_keys.clear()
             st.rest_asks.clear()
             st.rest_ask_keys.clear()
+        self._resting.clear()
+        self.resting_version += 1
         self._order_seq, self._fill_seq = counters
         for saved in open_orders:
             sym = self._sym(saved.symbol)
@@ -622,6 +638,22 @@ class Engine:
                 break
             out.append((_f2d(price), _f2d(amount)))
         return out
+
+    def resting_tops(self) -> list[tuple[str, float | None, float | None]]:
+        """``(symbol, best resting bid, best resting ask)`` for markets with resting orders.
+
+        A feed uses it to tell, cheaply, whether new market data can touch any order: a book
+        whose best ask is above every resting bid and best bid below every resting ask, and
+        trades outside that range, change nothing but the book.
+        """
+        return [
+            (
+                symbol,
+                st.rest_bids[0].price_f if st.rest_bids else None,
+                st.rest_asks[0].price_f if st.rest_asks else None,
+            )
+            for symbol, st in self._resting.items()
+        ]
 
     def has_book(self, symbol: str) -> bool:
         """True once a snapshot or delta for ``symbol`` has been applied."""
@@ -893,15 +925,16 @@ class Engine:
         book, took = (st.asks, st.took_asks) if side is Side.BUY else (st.bids, st.took_bids)
         out: list[tuple[Decimal, Decimal, float]] = []
         left = amount
+        buy = side is Side.BUY
         for price_f, amount_f in book.levels():
-            if limit_f is not None and (
-                price_f > limit_f if side is Side.BUY else price_f < limit_f
-            ):
+            if limit_f is not None and (price_f > limit_f if buy else price_f < limit_f):
                 break
-            available = _f2d(amount_f) - took.get(price_f, ZERO)
-            if available <= 0:
-                continue
-            qty = min(left, available)
+            available = _f2d(amount_f)
+            if took:
+                available -= took.get(price_f, ZERO)
+                if available <= 0:
+                    continue
+            qty = available if available < left else left
             out.append((_f2d(price_f), qty, price_f))
             left -= qty
             if not left:
@@ -980,6 +1013,8 @@ class Engine:
         index = bisect_left(keys, key)
         keys.insert(index, key)
         orders.insert(index, order)
+        self._resting[order.symbol] = st
+        self.resting_version += 1
 
     def _unrest(self, st: _Symbol, order: _Order) -> None:
         orders, keys = (
@@ -991,6 +1026,9 @@ class Engine:
         if index < len(orders) and orders[index] is order:
             del keys[index]
             del orders[index]
+            self.resting_version += 1
+        if not st.rest_bids and not st.rest_asks:
+            self._resting.pop(order.symbol, None)
 
     # -- money --------------------------------------------------------------------------------
 

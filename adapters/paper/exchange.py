@@ -142,8 +142,8 @@ class PaperExchange(Exchange):
             None if taker_fee is None else to_dec(taker_fee),
         )
         self._engine = Engine(queue=QueueModel(queue))
-        self._feed = EngineFeed(self._client.paper_journal, self._engine, self._commit)
-        self._client.paper_after_message = self._feed.drain
+        self._feed = EngineFeed(self._client, self._engine, self._commit)
+        self._client.paper_after_message = self._feed.after_message
         self._session = None if source is None else RecordedSession(os.fspath(source), paper_id)
         self._pace = replay_pace
         if isinstance(ledger, Ledger):
@@ -320,7 +320,8 @@ class PaperExchange(Exchange):
                 log.log(level, "%s %s %s stream: %s: %s; resubscribing in %.1fs",
                         self.id, symbol, what, type(exc).__name__, exc, wait)  # fmt: skip
                 await asyncio.sleep(wait)
-            self._feed.drain()
+            # A Bitstamp snapshot lands outside a message (ccxt fetches it over REST).
+            self._feed.after_message()
 
     # -- orders ---------------------------------------------------------------------------------
 

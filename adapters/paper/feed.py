@@ -5,13 +5,19 @@ The paper exchange's client is the venue's ccxt.pro class with three narrow taps
 * its order books are ccxt's own ``OrderBook`` with sides that also note every level ccxt
   stores (and every reset), in order;
 * its trade caches are ccxt's ``ArrayCache`` that also note every trade appended;
-* after each WebSocket message is handled, the notes are drained into the engine.
+* after each WebSocket message is handled, :meth:`EngineFeed.after_message` runs.
 
-So the engine sees every book level and trade in the order ccxt applied them, after ccxt's own
-snapshot/delta synchronisation, with no second parse of the venue's frames, and it is never
-behind the book a strategy reads from ``watch_order_book``. The taps rely on ccxt.pro's
-``order_book()`` factory, ``OrderBookSide.storeArray``, ``ArrayCache.append`` and
-``handle_message``, which both venues use in the pinned ccxt range.
+The notes form one journal in the order ccxt made the changes, after ccxt's own
+snapshot/delta synchronisation, with no second parse of the venue's frames. After each
+message the feed asks one cheap question: can what just arrived touch a resting order (the
+book's best ask at or below the best resting bid, or the best bid at or above the best
+resting ask, or a trade at or through one)? Only then, or before any order operation, or when
+the journal grows long, is the journal applied to the engine, in order, with resting orders
+checked after every run of levels and before every trade. A book update that cannot touch
+an order costs a list append per level, so the paper stream keeps up with ccxt.pro.
+
+The taps rely on ccxt.pro's ``order_book()`` factory, ``OrderBookSide.storeArray``,
+``ArrayCache.append`` and ``handle_message``, which both venues use in the pinned ccxt range.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ Journal = list[tuple[Any, Any, Any, Any]]
 
 _store_ask = Asks.storeArray
 _store_bid = Bids.storeArray
+_first = list.__getitem__
 
 
 class _TapAsks(Asks):  # type: ignore[misc]
@@ -98,18 +105,21 @@ def _tap_book(journal: Journal, snapshot: Any, depth: Any) -> _TapBook:
 
 class _TapTrades(ArrayCache):  # type: ignore[misc]
     _journal: Journal
+    _recent: list[Any]
 
     def append(self, item: Any) -> None:
         ArrayCache.append(self, item)
         self._journal.append((None, TRADE, item, None))
+        self._recent.append(item)
 
 
 class _TapTradeDict(dict[str, Any]):
     """ccxt's ``trades`` dict; an ``ArrayCache`` stored in it is swapped for a tapped one."""
 
-    def __init__(self, journal: Journal, initial: Any = None) -> None:
+    def __init__(self, journal: Journal, recent: list[Any], initial: Any = None) -> None:
         super().__init__()
         self._journal = journal
+        self._recent = recent
         for key, value in dict(initial or {}).items():
             self[key] = value
 
@@ -117,6 +127,7 @@ class _TapTradeDict(dict[str, Any]):
         if type(value) is ArrayCache:
             tapped = _TapTrades(value.max_size)
             tapped._journal = self._journal
+            tapped._recent = self._recent
             for item in value:
                 ArrayCache.append(tapped, item)
             value = tapped
@@ -126,18 +137,20 @@ class _TapTradeDict(dict[str, Any]):
 def tap_client_class(base: type[Any]) -> type[Any]:
     """A subclass of the ccxt.pro class ``base`` whose books and trades feed a journal.
 
-    Instances get ``paper_journal`` (the notes) and ``paper_after_message`` (called after
-    every WebSocket message; set it to drain the journal).
+    Instances get ``paper_journal`` (the notes), ``paper_recent_trades`` (trades since the
+    feed last looked) and ``paper_after_message`` (called after every WebSocket message).
     """
 
     base_handle_message = base.handle_message
 
     class PaperTap(base):  # type: ignore[misc]
         paper_journal: Journal
+        paper_recent_trades: list[Any]
         paper_after_message: Callable[[], None] | None
 
         def __init__(self, config: Any = None) -> None:
             self.paper_journal = []
+            self.paper_recent_trades = []
             self.paper_after_message = None
             super().__init__(config or {})
 
@@ -148,7 +161,7 @@ def tap_client_class(base: type[Any]) -> type[Any]:
         @trades.setter
         def trades(self, value: Any) -> None:
             if value is not None and not isinstance(value, _TapTradeDict):
-                value = _TapTradeDict(self.paper_journal, value)
+                value = _TapTradeDict(self.paper_journal, self.paper_recent_trades, value)
             self.__dict__["_paper_trades"] = value
 
         def order_book(self, snapshot: Any = None, depth: Any = None) -> Any:
@@ -167,27 +180,81 @@ def tap_client_class(base: type[Any]) -> type[Any]:
 
 
 class EngineFeed:
-    """Drains a client's journal into an engine and hands each non-empty result to ``sink``.
+    """Applies a tapped client's journal to an engine; each non-empty result goes to ``sink``.
 
     Only symbols the engine knows are applied. A book reset becomes an empty snapshot
     followed by the levels ccxt stored after it; resting orders are checked against the
-    book once per drained run of levels and before every trade, so fills follow the order
-    the venue's messages came in.
+    book after every run of levels and before every trade, so fills follow the order the
+    venue's messages came in. ``client`` is the tapped ccxt.pro client.
     """
+
+    #: Apply the journal at least this often (entries), so it never grows without bound.
+    MAX_PENDING = 4096
 
     def __init__(
         self,
-        journal: Journal,
+        client: Any,
         engine: Engine,
         sink: Callable[[EngineResult], None],
     ) -> None:
-        self.journal = journal
+        self.client = client
+        self.journal: Journal = client.paper_journal
+        self.recent: list[Any] = client.paper_recent_trades
         self.engine = engine
         self.sink = sink
         #: The latest market timestamp (ms) seen in a book or a trade.
         self.market_time: int | None = None
         self.events = 0
         self._known = engine.symbols
+        self._tops: list[tuple[str, float | None, float | None]] = []
+        self._tops_version = -1
+
+    def after_message(self) -> None:
+        """After each WebSocket message: apply the journal now only if it can touch an order."""
+        journal = self.journal
+        if not journal:
+            return
+        if len(journal) >= self.MAX_PENDING or self._touches():
+            self.drain()
+        elif self.recent:
+            del self.recent[:]
+
+    def _touches(self) -> bool:
+        engine = self.engine
+        if self._tops_version != engine.resting_version:
+            self._tops = engine.resting_tops()
+            self._tops_version = engine.resting_version
+        tops = self._tops
+        if not tops:
+            return False
+        books = self.client.orderbooks
+        for symbol, bid, ask in tops:
+            book = books.get(symbol)
+            if book is None:
+                continue
+            # list.__getitem__, not len() or []: ccxt's book sides define both in Python.
+            try:
+                if bid is not None and _first(book["asks"], 0)[0] <= bid:
+                    return True
+            except IndexError:
+                pass
+            try:
+                if ask is not None and _first(book["bids"], 0)[0] >= ask:
+                    return True
+            except IndexError:
+                pass
+        for trade in self.recent:
+            price, side, symbol = trade.get("price"), trade.get("side"), trade.get("symbol")
+            if price is None:
+                continue
+            for wanted, bid, ask in tops:
+                if symbol != wanted:
+                    continue
+                if bid is not None and side != "buy" and price <= bid:
+                    return True
+                if ask is not None and side != "sell" and price >= ask:
+                    return True
+        return False
 
     def drain(self) -> None:
         """Apply everything noted since the last drain. Never raises into ccxt."""
@@ -238,6 +305,7 @@ class EngineFeed:
         finally:
             # Draining is synchronous: nothing can be appended while the loop runs.
             journal.clear()
+            del self.recent[:]
 
     def _trade(self, trade: Any) -> None:
         symbol = trade.get("symbol")
