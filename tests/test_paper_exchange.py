@@ -234,3 +234,32 @@ async def test_fund_and_reset(paper: Callable[..., PaperExchange]) -> None:
     await ex.reset()
     assert (await ex.fetch_balance()).assets == {}
     assert await ex.fetch_open_orders() == []
+
+
+async def test_streams_book_fills_and_balances(paper: Callable[..., PaperExchange]) -> None:
+    ex = paper(replay_pace=200.0)  # paced, so the book still changes once the stream is up
+    books = ex.watch_order_book(SYM, depth=3)
+    book = await asyncio.wait_for(books.__anext__(), 10)
+    # the book stream also started the engine's feed of this market
+    assert ex.engine.has_book(SYM) and len(book.bids) <= 3 and book.best_bid is not None
+    await books.aclose()  # type: ignore[attr-defined]
+    fills: list[Any] = []
+    balances: list[Any] = []
+
+    async def collect_fills() -> None:
+        async for fill in ex.watch_my_trades(SYM):
+            fills.append(fill)
+
+    async def collect_balances() -> None:
+        async for snapshot in ex.watch_balance():
+            balances.append(snapshot)
+
+    loop = asyncio.get_running_loop()
+    tasks = [loop.create_task(collect_fills()), loop.create_task(collect_balances())]
+    await asyncio.sleep(0)
+    order = await ex.create_order(req("sell", "MARKET", "0.2"))
+    await asyncio.sleep(0)
+    for task in tasks:
+        task.cancel()
+    assert [f.order_id for f in fills] == [order.id]
+    assert balances and balances[-1]["ETH"].total == D("1.8")

@@ -183,17 +183,37 @@ class _Strategy:
             self._progress(book, deadline)
 
     async def _books(self, deadline: float | None) -> AsyncIterator[OrderBook]:
-        client, symbol, session = self.ex.client, self.cfg.symbol, self.ex.session
-        while True:
-            if deadline is not None and time.monotonic() > deadline:
-                return
-            try:
-                raw = await asyncio.wait_for(client.watch_order_book(symbol), 0.25)
-            except TimeoutError:
-                if session is not None and session.finished:
-                    return  # the recording is over and the last update was seen
-                continue
-            yield OrderBook.from_ccxt(raw, 5)
+        """The newest book each time the strategy is free to act on one.
+
+        ``watch_order_book`` runs in its own task so that the strategy, while it places
+        and cancels, never holds the stream up; it then acts on the newest book only.
+        """
+        latest: asyncio.Queue[OrderBook] = asyncio.Queue()
+
+        async def pump() -> None:
+            async for book in self.ex.watch_order_book(self.cfg.symbol, depth=5):
+                latest.put_nowait(book)
+
+        task = asyncio.get_running_loop().create_task(pump())
+        session = self.ex.session
+        try:
+            while deadline is None or time.monotonic() < deadline:
+                try:
+                    book = await asyncio.wait_for(latest.get(), 0.25)
+                except TimeoutError:
+                    if task.done():
+                        task.result()  # the stream's error, if it failed
+                        return
+                    if session is not None and session.finished:
+                        return  # the recording is over and its last book was seen
+                    continue
+                while not latest.empty():
+                    book = latest.get_nowait()
+                yield book
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def _step(self, book: OrderBook) -> None:
         best_bid, best_ask = book.best_bid, book.best_ask

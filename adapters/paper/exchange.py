@@ -40,7 +40,9 @@ from ..models import (
     Fill,
     Market,
     Order,
+    OrderBook,
     OrderRequest,
+    Trade,
     TradingFee,
 )
 from ..retry import RetryPolicy
@@ -160,6 +162,7 @@ class PaperExchange(Exchange):
         self._feeds: dict[str, list[asyncio.Task[None]]] = {}
         self._order_watchers: list[tuple[str | None, asyncio.Queue[Order]]] = []
         self._fill_watchers: list[tuple[str | None, asyncio.Queue[Fill]]] = []
+        self._balance_watchers: list[asyncio.Queue[Balances]] = []
         self._failure: BaseException | None = None
         self._closed = False
 
@@ -481,7 +484,40 @@ class PaperExchange(Exchange):
         """Write every fill of the account as CSV; returns the number of fills."""
         return self._ledger.export_fills_csv(Path(target))
 
-    # -- streams of our own orders ------------------------------------------------------------
+    # -- streams --------------------------------------------------------------------------------
+
+    async def watch_order_book(
+        self, symbol: str, depth: int | None = None
+    ) -> AsyncIterator[OrderBook]:
+        """The live stream of :meth:`Exchange.watch_order_book`; the market also feeds the
+        paper engine (and, for a recorded session, both channels start together)."""
+        await self.watch_market(symbol)
+        books = super().watch_order_book(symbol, depth)
+        try:
+            async for book in books:
+                yield book
+        finally:
+            await _aclose(books)
+
+    async def watch_trades(self, symbol: str) -> AsyncIterator[Trade]:
+        """The live stream of :meth:`Exchange.watch_trades`; the market also feeds the engine."""
+        await self.watch_market(symbol)
+        trades = super().watch_trades(symbol)
+        try:
+            async for trade in trades:
+                yield trade
+        finally:
+            await _aclose(trades)
+
+    async def watch_balance(self) -> AsyncIterator[Balances]:
+        """The paper account's balances each time an order or fill changes them."""
+        queue: asyncio.Queue[Balances] = asyncio.Queue()
+        self._balance_watchers.append(queue)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._balance_watchers.remove(queue)
 
     async def watch_orders(self, symbol: str | None = None) -> AsyncIterator[Order]:
         """Every change to a simulated order (placement, fill, cancel), as it happens."""
@@ -532,8 +568,19 @@ class PaperExchange(Exchange):
                 for wanted, fills in self._fill_watchers:
                     if wanted is None or wanted == fill.symbol:
                         fills.put_nowait(fill)
+        if self._balance_watchers and result.balances:
+            snapshot = balances_from_states(self._engine.balances().values())
+            for balances in self._balance_watchers:
+                balances.put_nowait(snapshot)
         if result.fills and len(self._engine.orders()) > 2 * _KEEP_CLOSED:
             self._engine.forget_closed_orders()
+
+
+async def _aclose(stream: AsyncIterator[Any]) -> None:
+    """Close a stream the caller stopped reading (rather than leave it to the GC)."""
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        await aclose()
 
 
 # -- engine records -> models ---------------------------------------------------------------------
