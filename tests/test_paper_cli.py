@@ -20,6 +20,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+@pytest.mark.slow
 def test_demo_runs_offline_and_leaves_nothing_behind(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -263,3 +263,35 @@ async def test_streams_book_fills_and_balances(paper: Callable[..., PaperExchang
         task.cancel()
     assert [f.order_id for f in fills] == [order.id]
     assert balances and balances[-1]["ETH"].total == D("1.8")
+
+
+async def test_bitmart_paper_on_its_recorded_book() -> None:
+    ex = open_exchange(
+        "bitmart_paper_trade",
+        source="depth_increase100_derived",
+        ledger=":memory:",
+        initial_balances={"USDT": "1000"},
+        config=FAST,
+    )
+    assert isinstance(ex, PaperExchange)
+    try:
+        await ex.watch_market("ETH/USDT")
+        bid, _ = ex.engine.book_top("ETH/USDT")
+        assert bid is not None
+        order = await ex.create_order(
+            OrderRequest(
+                symbol="ETH/USDT", side="buy", type="LIMIT_MAKER", amount="0.01", price=str(bid)
+            )
+        )
+        assert order.status is OrderStatus.OPEN
+        # the market lists no fees: ccxt's BitMart defaults apply (maker 0.35%, taker 0.4%),
+        # so the buy locks 0.01 x bid x 1.004
+        fee = await ex.fetch_trading_fee("ETH/USDT")
+        assert (fee.maker, fee.taker) == (D("0.0035"), D("0.004"))
+        assert (await ex.fetch_balance())["USDT"].used == D("0.01") * bid * D("1.004")
+        with pytest.raises(UnsupportedOrderType):
+            await ex.create_order(
+                OrderRequest(symbol="ETH/USDT", side="buy", type="MARKET", amount="0.01")
+            )
+    finally:
+        await ex.close()

@@ -16,6 +16,8 @@ from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from adapters.models import Fill, Order
 from adapters.paper.demo import DemoReport, run_demo
 from adapters.paper.session import CASSETTES, DEMO_SESSION
@@ -92,6 +94,7 @@ async def demo(tmp_path: Path) -> tuple[DemoReport, list[Fill]]:
     return report, report.fills
 
 
+@pytest.mark.slow
 async def test_demo_fills_match_an_independent_replay_of_the_recording(tmp_path: Path) -> None:
     report, fills = await demo(tmp_path)
     initial, frames = recording()

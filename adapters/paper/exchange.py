@@ -254,13 +254,24 @@ class PaperExchange(Exchange):
         self._engine.restore(balances=state.balances, open_orders=orders, counters=state.counters)
 
     def _spec(self, market: Market) -> MarketSpec:
+        """The engine's view of a market: fees from the override, else the market's, else
+        the venue's default trading fees in ccxt (for markets listed without fees)."""
         maker, taker = self._fee_override
+        trading = (getattr(self._client, "fees", None) or {}).get("trading") or {}
+
+        def pick(override: Decimal | None, own: Decimal | None, key: str) -> Decimal:
+            if override is not None:
+                return override
+            if own is not None:
+                return own
+            return to_dec(str(trading.get(key) or 0))
+
         return MarketSpec(
             symbol=market.symbol,
             base=market.base,
             quote=market.quote,
-            maker_fee=maker if maker is not None else (market.maker_fee or Decimal(0)),
-            taker_fee=taker if taker is not None else (market.taker_fee or Decimal(0)),
+            maker_fee=pick(maker, market.maker_fee, "maker"),
+            taker_fee=pick(taker, market.taker_fee, "taker"),
         )
 
     def _check_usable(self) -> None:

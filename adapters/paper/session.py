@@ -100,8 +100,17 @@ class RecordedSession:
         return self.recording.data_frames()
 
     async def start(self, client: Any, venue: Any, pace: Pace = None) -> ReplayServer:
-        """Serve the session on 127.0.0.1 and point ``client`` at it (idempotent)."""
+        """Serve the session on 127.0.0.1 and point ``client`` at it (idempotent).
+
+        When ``cassettes/<exchange>/ws/markets.spot.json`` (ccxt's own unified markets) is
+        there, the client is given those markets: the REST markets cassette may not list the
+        session's symbol (BitMart's lists BTC/USDT only, its recorded book is ETH/USDT).
+        """
         if self.server is None:
+            markets_file = self.path.parent / "markets.spot.json"
+            if markets_file.is_file():
+                markets = json.loads(markets_file.read_text(encoding="utf-8"))
+                client.set_markets(list(markets.values()))
             server = ReplayServer(self.recording, rest=self.rest, pace=pace)
             await server.start()
             self.server = server
