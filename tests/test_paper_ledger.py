@@ -29,7 +29,14 @@ from adapters.paper.engine import (
     PlaceOrder,
     PublicTrade,
 )
-from adapters.paper.ledger import FILL_CSV_COLUMNS, MEMORY, Ledger, LedgerMismatch, default_path
+from adapters.paper.ledger import (
+    FILL_CSV_COLUMNS,
+    MEMORY,
+    Ledger,
+    LedgerBusy,
+    LedgerMismatch,
+    default_path,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SYM = "ETH/USD"
@@ -261,3 +268,15 @@ def check_consistent(ledger: Ledger, fills: list[FillRecord], note: str) -> None
         per_order[fill.order_id] += fill.amount
     for order in ledger.orders():
         assert order.filled == per_order[order.id], (note, order.id)
+
+
+def test_one_writer_per_ledger_file(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite3"
+    first = Ledger(path, exchange_id=EX)
+    with pytest.raises(LedgerBusy, match="in use"):
+        Ledger(path, exchange_id=EX)
+    first.close()
+    # a refused open (wrong exchange) must not keep the file locked either
+    with pytest.raises(LedgerMismatch):
+        Ledger(path, exchange_id="bitmart_paper_trade")
+    Ledger(path, exchange_id=EX).close()

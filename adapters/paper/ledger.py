@@ -25,7 +25,15 @@ from ..enums import OrderStatus, OrderType, Side
 from ..errors import AdapterError, InsufficientFunds
 from .engine import BalanceState, EngineResult, FillRecord, Liquidity, OrderState
 
-__all__ = ["FILL_CSV_COLUMNS", "MEMORY", "Ledger", "LedgerMismatch", "LedgerState", "default_path"]
+__all__ = [
+    "FILL_CSV_COLUMNS",
+    "MEMORY",
+    "Ledger",
+    "LedgerBusy",
+    "LedgerMismatch",
+    "LedgerState",
+    "default_path",
+]
 
 MEMORY = ":memory:"
 SCHEMA_VERSION = "1"
@@ -75,6 +83,33 @@ CREATE INDEX IF NOT EXISTS fills_order ON fills(order_id);
 _OPEN = tuple(s.value for s in OrderStatus if not s.is_final)
 
 
+class LedgerBusy(AdapterError):
+    """Another open ledger (in this or another process) holds this account's file."""
+
+
+def _take_lock(path: Path) -> IO[bytes] | None:
+    """Hold an exclusive lock on ``<ledger>.lock`` while the ledger is open.
+
+    One writer per account: a second engine (or ``adapters paper fund`` while a paper
+    exchange runs) would write balances the first one does not know about, and one of them
+    would later overwrite the other's rows. Where ``fcntl`` is missing (Windows) there is no
+    lock.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return None
+    handle = open(path.with_name(path.name + ".lock"), "wb")  # noqa: SIM115 - held open
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise LedgerBusy(
+            f"ledger {path} is in use by another paper exchange or command; close it first"
+        ) from None
+    return handle
+
+
 class LedgerMismatch(AdapterError):
     """The ledger file belongs to another exchange or account, or has an unknown schema."""
 
@@ -113,10 +148,31 @@ class Ledger:
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
     ) -> None:
         self.path = str(path)
+        self._lock: IO[bytes] | None = None
         if self.path != MEMORY:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._lock = _take_lock(Path(self.path))
+        try:
+            self._open(exchange_id, account, synchronous)
+        except BaseException:
+            if self._lock is not None:
+                self._lock.close()
+            raise
+
+    def _open(
+        self, exchange_id: str | None, account: str, synchronous: Literal["NORMAL", "FULL"]
+    ) -> None:
         # isolation_level=None: transactions are opened explicitly, one per event.
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            self._prepare(exchange_id, account, synchronous)
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _prepare(
+        self, exchange_id: str | None, account: str, synchronous: Literal["NORMAL", "FULL"]
+    ) -> None:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         self._db.execute("PRAGMA foreign_keys=ON")
@@ -150,8 +206,11 @@ class Ledger:
         self.close()
 
     def close(self) -> None:
-        """Close the database (idempotent)."""
+        """Close the database and let another process open it (idempotent)."""
         self._db.close()
+        if self._lock is not None:
+            self._lock.close()  # closing the file releases the lock
+            self._lock = None
 
     def __repr__(self) -> str:
         return f"<Ledger {self.path} {self.exchange_id}/{self.account}>"
