@@ -169,7 +169,12 @@ class PaperExchange(Exchange):
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def __aenter__(self) -> PaperExchange:
-        await self._ready()
+        try:
+            await self._ready()
+        except BaseException:
+            # ``async with`` does not call __aexit__ when __aenter__ fails.
+            await self.close()
+            raise
         return self
 
     async def __aexit__(
