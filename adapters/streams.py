@@ -323,6 +323,12 @@ class _Feed(Generic[T]):
     def _prime(self) -> None:
         """Note what ccxt already holds, so that only later changes are yielded."""
 
+    def _pending(self) -> bool:
+        """Whether ccxt already holds items this stream has not yielded (they arrived while
+        the caller was busy, or just before a reconnect): then they come without waiting
+        for another frame, which may be long in coming."""
+        return False
+
     def _on_reconnect(self) -> None:
         """A new connection delivered data (the old one may have lost some)."""
 
@@ -360,23 +366,38 @@ class _Feed(Generic[T]):
             self._dog = self._loop.create_task(self._watchdog())
 
     async def _next(self) -> list[T]:
+        unreadable = 0
         while True:
             if self._dog is not None:
                 self._task = asyncio.current_task()
-            self._waiting_since = self._loop.time()
-            try:
-                items = self._collect(await self._watch())
-            except BaseException as exc:
+            if self._pending():
+                raw = None
+            else:
+                self._waiting_since = self._loop.time()
+                try:
+                    raw = await self._watch()
+                except BaseException as exc:
+                    self._waiting_since = None
+                    raw = await self._recover(exc)
                 self._waiting_since = None
-                items = await self._recover(exc)
-            self._waiting_since = None
             ws = self._clients().get(self._url)
             if ws is not self._ws:
+                # Also a reconnect ccxt made on its own, when the connection dropped between
+                # two calls: the next call quietly opened a new one.
                 if self._ws is not None and ws is not None:
                     self.reconnects += 1
                     log.info("%s: reconnected (%d so far)", self.describe(), self.reconnects)
                     self._on_reconnect()
                 self._ws = ws
+            try:
+                items = self._collect(raw)
+            except Exception as exc:
+                error = self._classify(exc)
+                unreadable += 1
+                if unreadable >= self.policy.reconnect_attempts:
+                    raise error from exc
+                log.warning("%s: skipped what ccxt returned: %s", self.describe(), _short(error))
+                continue
             if items:
                 return items
 
@@ -413,7 +434,8 @@ class _Feed(Generic[T]):
         error = exc if isinstance(exc, AdapterError) else self.ex._error(exc)
         return not isinstance(error, _FATAL)
 
-    async def _recover(self, exc: BaseException) -> list[T]:
+    async def _recover(self, exc: BaseException) -> Any:
+        """Reconnect until a watch answers again; returns its answer."""
         error = self._classify(exc)
         log.info("%s: %s: %s; reconnecting", self.describe(), type(exc).__name__, _short(error))
         started = self._loop.time()
@@ -447,25 +469,26 @@ class _Feed(Generic[T]):
         # Spread the reconnects of many clients dropped at once.
         await asyncio.sleep(random.uniform(0, policy.initial_backoff))
         try:
-            items: list[T] = await retrying(self._reconnect)
+            return await retrying(self._reconnect)
         except ExchangeUnavailable:
             raise
         except BaseException as failed:
             self._classify(failed)  # raises the fatal error (or the cancellation)
             raise
-        return items
 
-    async def _reconnect(self) -> list[T]:
+    async def _reconnect(self) -> Any:
         ws = self._clients().get(self._url)
         if ws is not None and (
             ws.error is not None or (ws.connection is not None and ws.connection.closed)
         ):
             await self._discard(ws)
+        if self._pending():
+            return None  # the next call reconnects; first hand out what already came
         if self._dog is not None:
             self._task = asyncio.current_task()
         self._waiting_since = self._loop.time()
         try:
-            return self._collect(await self._watch())
+            return await self._watch()
         finally:
             self._waiting_since = None
 
@@ -622,6 +645,10 @@ class _TradeFeed(_Feed[Trade]):
         cache = self._cache()
         self._last = cache[-1] if cache else None
 
+    def _pending(self) -> bool:
+        cache = self._cache()
+        return bool(cache) and cache[-1] is not self._last
+
     def _on_reconnect(self) -> None:
         # A venue may send recent trades again after a (re)subscription.
         self._after_reconnect = True
@@ -690,6 +717,13 @@ class _Changes:
         for entry in cache or ():
             self.seen[entry.get("id")] = entry.get("info")
 
+    def pending(self, cache: Any) -> bool:
+        if not cache:
+            return False
+        entry = cache[-1]
+        known = self.seen.get(entry.get("id"), _MISSING)
+        return known is _MISSING if self.once else known is not entry.get("info")
+
     def take(self, cache: Any) -> list[Any]:
         changed = []
         seen = self.seen
@@ -727,6 +761,9 @@ class _OrderFeed(_Feed[Order]):
     def _prime(self) -> None:
         self._changes.prime(getattr(self.client, "orders", None))
 
+    def _pending(self) -> bool:
+        return self._changes.pending(getattr(self.client, "orders", None))
+
     def _collect(self, raw: Any) -> list[Order]:
         from .exchange import order_from_ccxt
 
@@ -752,6 +789,9 @@ class _FillFeed(_Feed[Fill]):
 
     def _prime(self) -> None:
         self._changes.prime(getattr(self.client, "myTrades", None))
+
+    def _pending(self) -> bool:
+        return self._changes.pending(getattr(self.client, "myTrades", None))
 
     def _collect(self, raw: Any) -> list[Fill]:
         from .exchange import fill_from_ccxt
