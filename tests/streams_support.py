@@ -16,7 +16,15 @@ from typing import Any, TypeVar
 import yaml
 
 from adapters.exchange import Exchange
-from adapters.replay import Frame, Recording, ReplayServer, RestHandler, RestResponse
+from adapters.replay import (
+    Frame,
+    Recording,
+    ReplayServer,
+    RestHandler,
+    RestResponse,
+    ResumeHook,
+    bitmart_book_resume,
+)
 from adapters.streams import StreamPolicy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,6 +82,24 @@ def bitmart_wallet() -> RestResponse:
         if interaction["request"]["uri"].endswith("/spot/v1/wallet"):
             return RestResponse(200, interaction["response"]["body"]["string"])
     raise AssertionError("no wallet interaction in fetch_balance.yaml")
+
+
+def bitmart_venue_resume(frames: list[Frame]) -> ResumeHook:
+    """A reconnect hook sending the venue's own book at the last delivered version: built
+    from ``frames`` (the whole session), so an update the client never got is in it."""
+
+    def version(frame: Frame) -> int:
+        obj = frame.json() or {}
+        elements = obj.get("data") if isinstance(obj, dict) else None
+        if not isinstance(elements, list) or not elements:
+            return 0
+        return int(elements[0].get("version", 0))
+
+    def resume(delivered: Any) -> list[Frame]:
+        upto = version(delivered[-1])
+        return bitmart_book_resume([f for f in frames if f.dir == "recv" and version(f) <= upto])
+
+    return resume
 
 
 def point(ex: Exchange, srv: ReplayServer, policy: StreamPolicy = FAST) -> Exchange:
