@@ -62,6 +62,8 @@ __all__ = [
     "frame_keys",
     "inflate_raw",
     "is_reply",
+    "repeat_depth_session",
+    "repeat_diff_session",
     "seeded_drop_points",
 ]
 
@@ -446,6 +448,53 @@ def bitmart_books(frames: Iterable[Frame]) -> dict[str, dict[str, Any]]:
         }
         for symbol, (asks, bids, last) in state.items()
     }
+
+
+def repeat_diff_session(recording: Recording, repeats: int) -> Recording:
+    """A longer Bitstamp ``diff_order_book`` session: the data frames of ``recording``
+    played ``repeats`` times in a row, each run shifted in time after the previous one.
+
+    Diff levels are absolute amounts, so a repeated run is a valid diff stream and a fold of
+    the result (:func:`bitstamp_book`) is well defined. For tests and benchmarks that need
+    many frames; the result says so in ``meta['note']`` and is never written as a cassette.
+    """
+    head = [f for f, reply in _classify(recording.frames) if f.dir == "sent" or reply]
+    diffs = [f.json() for f in recording.data_frames()]
+    first = int(diffs[0]["data"]["microtimestamp"])
+    span = int(diffs[-1]["data"]["microtimestamp"]) - first + 1_000
+    frames = list(head)
+    for run in range(repeats):
+        for diff in diffs:
+            micro = int(diff["data"]["microtimestamp"]) + run * span
+            body = {**diff["data"], "microtimestamp": str(micro), "timestamp": str(micro // 10**6)}
+            frames.append(Frame.recv_json({**diff, "data": body}, t=(micro - first) / 1e6))
+    note = f"{recording.meta.get('note', '')} [data frames repeated {repeats} times]".strip()
+    return Recording(frames=frames, meta={**recording.meta, "note": note})
+
+
+def repeat_depth_session(recording: Recording, repeats: int) -> Recording:
+    """A longer BitMart ``depth/increase`` session: the first data frame (the snapshot), then
+    the updates of ``recording`` played ``repeats`` times with ``version`` and ``ms_t``
+    counting on, so a client sees one unbroken sequence. See :func:`repeat_diff_session`.
+    """
+    head = [f for f, reply in _classify(recording.frames) if f.dir == "sent" or reply]
+    snapshot, *updates = [f.json() for f in recording.data_frames()]
+    first, last = updates[0]["data"][0], updates[-1]["data"][0]
+    versions = int(last["version"]) - int(first["version"]) + 1
+    span = int(last["ms_t"]) - int(first["ms_t"]) + 100
+    frames = [*head, Frame.recv_json(snapshot)]
+    for run in range(repeats):
+        for update in updates:
+            element = update["data"][0]
+            moved = {
+                **element,
+                "ms_t": int(element["ms_t"]) + run * span,
+                "version": int(element["version"]) + run * versions,
+            }
+            t = (moved["ms_t"] - int(first["ms_t"])) / 1e3
+            frames.append(Frame.recv_json({**update, "data": [moved]}, t=t))
+    note = f"{recording.meta.get('note', '')} [updates repeated {repeats} times]".strip()
+    return Recording(frames=frames, meta={**recording.meta, "note": note})
 
 
 # --------------------------------------------------------------------------------------------

@@ -24,6 +24,8 @@ from adapters.replay import (
     RestResponse,
     ResumeHook,
     bitmart_book_resume,
+    repeat_depth_session,
+    repeat_diff_session,
 )
 from adapters.streams import StreamPolicy
 
@@ -170,46 +172,14 @@ def dec(text: Any) -> Decimal:
 
 
 # --------------------------------------------------------------------------------------------
-# Longer sessions: the derived sessions repeated, for tests and benchmarks with many frames.
-# Levels are absolute, so a repeated run of diffs is a valid diff stream; only the clocks and
-# BitMart's version counter have to keep going up.
+# Longer sessions: the derived sessions repeated, for tests with many frames.
 
 
 def bitstamp_long_session(repeats: int) -> Recording:
     """``diff_order_book_derived`` with its 300 diffs played ``repeats`` times in a row."""
-    rec = recording("bitstamp", "diff_order_book_derived")
-    head = [f for f in rec.frames if f.dir == "sent" or f.json().get("event") != "data"]
-    diffs = data(rec)
-    first = int(diffs[0]["data"]["microtimestamp"])
-    span = int(diffs[-1]["data"]["microtimestamp"]) - first + 1_000
-    frames = list(head)
-    for r in range(repeats):
-        for diff in diffs:
-            micro = int(diff["data"]["microtimestamp"]) + r * span
-            body = {**diff["data"], "microtimestamp": str(micro), "timestamp": str(micro // 10**6)}
-            frames.append(Frame.recv_json({**diff, "data": body}))
-    return Recording(frames=frames, meta={**rec.meta, "note": f"{repeats} repeats, in memory"})
+    return repeat_diff_session(recording("bitstamp", "diff_order_book_derived"), repeats)
 
 
 def bitmart_long_session(repeats: int) -> Recording:
-    """``depth_increase100_derived``: its snapshot, then its updates ``repeats`` times with
-    the version and time counting on."""
-    rec = recording("bitmart", "depth_increase100_derived")
-    head = [f for f in rec.frames if f.dir == "sent" or "data" not in (f.json() or {})]
-    frames_data = data(rec)
-    snapshot, updates = frames_data[0], frames_data[1:]
-    first = updates[0]["data"][0]
-    last = updates[-1]["data"][0]
-    versions = last["version"] - first["version"] + 1
-    span = last["ms_t"] - first["ms_t"] + 100
-    frames = [*head, Frame.recv_json(snapshot)]
-    for r in range(repeats):
-        for update in updates:
-            element = update["data"][0]
-            moved = {
-                **element,
-                "ms_t": element["ms_t"] + r * span,
-                "version": element["version"] + r * versions,
-            }
-            frames.append(Frame.recv_json({**update, "data": [moved]}))
-    return Recording(frames=frames, meta={**rec.meta, "note": f"{repeats} repeats, in memory"})
+    """``depth_increase100_derived``: its snapshot, then its updates ``repeats`` times."""
+    return repeat_depth_session(recording("bitmart", "depth_increase100_derived"), repeats)
