@@ -23,11 +23,22 @@ Error cassettes are not recorded live: provoking them safely is not possible.
 Credentials come from ``.env`` (python-dotenv) or the environment: BITSTAMP_API_KEY,
 BITSTAMP_API_SECRET, BITMART_API_KEY, BITMART_API_SECRET, BITMART_API_MEMO.
 
+WebSocket sessions (``--ws``): each typed stream named by ``--ws-streams`` runs for
+``--seconds`` through the adapter (``Exchange.watch_*``) while a relay on 127.0.0.1 sits
+between ccxt.pro and the venue and writes every frame, both ways, to
+``<out>/<exchange>/ws/<stream>_live.jsonl`` in the format of ``cassettes/<exchange>/ws``
+(``adapters.replay.Recording``): BitMart's raw-deflate frames are stored inflated (replay them
+with ``compress=True``), JSON is re-serialised compactly. Private streams (orders, my_trades,
+balance) need ``--private``. REST calls the streams make (markets, Bitstamp's websockets token
+and book snapshots) go to the venue directly and are not recorded here.
+
 Scrubbing: auth headers are filtered (``filter_headers``) and, as a second line, only
 ``Content-Type`` survives on requests and responses (no cookies, nonces or header
 timestamps); account ids, user ids, uids, tokens, memos and addresses in JSON or form
 bodies are replaced with ``0`` / ``"scrubbed"``; the written files are finally
-searched for the real key, secret and memo and deleted if any is found.
+searched for the real key, secret and memo and deleted if any is found. WebSocket frames are
+scrubbed the same way, and also lose the Bitstamp ``auth`` token, BitMart's login key and
+signature, and the account's user id (wherever it appears, e.g. in private channel names).
 """
 
 from __future__ import annotations
@@ -38,19 +49,27 @@ import datetime as dt
 import importlib.util
 import json
 import os
+import socket
 import sys
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
+import aiohttp
 import ccxt
 import ccxt.pro
 import vcr
 import yaml
+from aiohttp import WSMsgType, web
 from dotenv import dotenv_values
+
+from adapters import Credentials, capabilities, open_exchange
+from adapters.exchange import Exchange
+from adapters.replay import Frame, FrameDir, Recording, compact_json, inflate_raw
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MATCH_ON = ["method", "uri", "body"]
@@ -334,10 +353,11 @@ async def record_orders(
 
 
 def check_no_secrets(out: Path, credentials: Mapping[str, Mapping[str, str]]) -> list[Path]:
-    """Delete and return every written cassette that still contains a real credential."""
+    """Delete and return every written cassette or WebSocket recording that still contains a
+    real credential."""
     leaked = []
     secrets = [v for creds in credentials.values() for v in creds.values() if len(v) >= 4]
-    for path in sorted(out.rglob("*.yaml")):
+    for path in sorted([*out.rglob("*.yaml"), *out.rglob("*.jsonl")]):
         text = path.read_text(encoding="utf-8")
         if any(secret in text for secret in secrets):
             path.unlink()
@@ -345,8 +365,260 @@ def check_no_secrets(out: Path, credentials: Mapping[str, Mapping[str, str]]) ->
     return leaked
 
 
+# --------------------------------------------------------------------------- WebSocket sessions
+
+WS_STREAMS = ("order_book", "trades", "ticker", "candles", "orders", "my_trades", "balance")
+PRIVATE_STREAMS = frozenset({"orders", "my_trades", "balance"})
+DEFAULT_SYMBOLS = {"bitstamp": "ETH/USD", "bitmart": "ETH/USDT"}
+
+
+class FrameScrubber:
+    """Takes secrets out of WebSocket frames before they are written.
+
+    JSON frames go through :func:`scrub_json` (ids, tokens, keys, signatures at any depth),
+    then Bitstamp's ``auth`` token and BitMart's login arguments are replaced, and finally
+    every known secret string (credentials, the session token, the user id) is replaced
+    wherever it appears, channel names included.
+    """
+
+    def __init__(self, secrets: Mapping[str, str]) -> None:
+        #: secret text -> replacement; longer first so a secret inside another goes too
+        self.secrets = dict(sorted(secrets.items(), key=lambda kv: -len(kv[0])))
+
+    def add(self, secret: str | None, replacement: str = "scrubbed") -> None:
+        """Also replace ``secret`` (e.g. the user id once the session knows it)."""
+        if secret and len(secret) >= 4:
+            self.secrets[secret] = replacement
+            self.secrets = dict(sorted(self.secrets.items(), key=lambda kv: -len(kv[0])))
+
+    def __call__(self, text: str) -> str:
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            obj = None
+        if isinstance(obj, dict | list):
+            obj = scrub_json(obj)
+            if isinstance(obj, dict):
+                data = obj.get("data")
+                if isinstance(data, dict) and "auth" in data:
+                    obj["data"] = {**data, "auth": "scrubbed"}
+                if obj.get("op") in ("login", "access") and isinstance(obj.get("args"), list):
+                    args = list(obj["args"])
+                    for index in (0, 2):  # api key and signature; the timestamp stays
+                        if index < len(args):
+                            args[index] = "scrubbed"
+                    obj["args"] = args
+            text = compact_json(obj)
+        for secret, replacement in self.secrets.items():
+            text = text.replace(secret, replacement)
+        return text
+
+
+class WsRecorder:
+    """A WebSocket relay on 127.0.0.1 that records every frame between a client and the
+    venue. Point the client's WebSocket URL at :attr:`ws_url`; each connection is relayed
+    to ``upstream`` (scheme and host) with the client's own path and query."""
+
+    def __init__(self, upstream: str, scrub: Callable[[str], str]) -> None:
+        parts = urlsplit(upstream)
+        self.origin = f"{parts.scheme}://{parts.netloc}"
+        self.scrub = scrub
+        #: (direction, seconds since the first connection, text or bytes)
+        self.raw: list[tuple[FrameDir, float, str | bytes]] = []
+        self.urls: list[str] = []
+        self._t0: float | None = None
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self.ws_url = ""
+
+    async def __aenter__(self) -> WsRecorder:
+        app = web.Application()
+        app.router.add_route("GET", "/{tail:.*}", self._relay)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))  # loopback only: the relay is for this machine's client
+        await web.SockSite(self._runner, sock).start()
+        self.ws_url = f"ws://127.0.0.1:{sock.getsockname()[1]}"
+        self._session = aiohttp.ClientSession()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def _note(self, direction: FrameDir, data: str | bytes) -> None:
+        now = asyncio.get_running_loop().time()
+        if self._t0 is None:
+            self._t0 = now
+        self.raw.append((direction, round(now - self._t0, 6), data))
+
+    async def _relay(self, request: web.Request) -> web.StreamResponse:
+        assert self._session is not None
+        target = self.origin + request.path_qs
+        self.urls.append(target)
+        upstream = await self._session.ws_connect(target, autoping=True, max_msg_size=0)
+        client = web.WebSocketResponse(autoping=True, max_msg_size=0)
+        await client.prepare(request)
+
+        async def pump(source: Any, sink: Any, direction: FrameDir) -> None:
+            async for msg in source:
+                if msg.type == WSMsgType.TEXT:
+                    self._note(direction, msg.data)
+                    await sink.send_str(msg.data)
+                elif msg.type == WSMsgType.BINARY:
+                    self._note(direction, msg.data)
+                    await sink.send_bytes(msg.data)
+                else:
+                    break
+            await sink.close()
+
+        await asyncio.gather(
+            pump(client, upstream, "sent"), pump(upstream, client, "recv"), return_exceptions=True
+        )
+        return client
+
+    def recording(self, meta: dict[str, Any]) -> Recording:
+        """The frames so far, scrubbed; compressed binary frames stored as their text."""
+        frames = []
+        for direction, t, data in self.raw:
+            if isinstance(data, bytes):
+                try:
+                    text = inflate_raw(data).decode("utf-8")
+                except (zlib.error, UnicodeDecodeError):
+                    frames.append(Frame(direction, t, data=data))
+                    continue
+            else:
+                text = data
+            frames.append(Frame(direction, t, text=self.scrub(text)))
+        return Recording(frames=frames, meta=meta)
+
+
+def ws_origin(exchange: str) -> str:
+    """The venue's WebSocket URL as ccxt.pro 4.5.70 has it (BitMart: the spot compress host)."""
+    client = make_live_client(exchange, {})
+    api = client.urls["api"]["ws"]
+    url = api if isinstance(api, str) else client.implode_hostname(api["spot"]["public"])
+    return str(url)
+
+
+def _watch(ex: Any, stream: str, symbol: str, timeframe: str) -> Any:
+    if stream in ("balance",):
+        return ex.watch_balance()
+    if stream in ("orders", "my_trades") and ex.venue.id == "bitmart":
+        return getattr(ex, f"watch_{stream}")()
+    if stream == "candles":
+        return ex.watch_candles(symbol, timeframe)
+    return getattr(ex, f"watch_{stream}")(symbol)
+
+
+async def record_ws_session(
+    exchange: str,
+    stream: str,
+    symbol: str,
+    *,
+    seconds: float,
+    out: Path,
+    credentials: Mapping[str, str] | None = None,
+    timeframe: str = "1m",
+    upstream: str | None = None,
+    http_url: str | None = None,
+    prepare: Callable[[Exchange], None] | None = None,
+) -> Path:
+    """Run one typed stream for ``seconds`` through a recording relay; write the session.
+
+    ``upstream`` and ``http_url`` replace the venue's WebSocket origin and REST base, and
+    ``prepare`` is called with the adapter before it starts (for a local rehearsal against
+    :class:`adapters.replay.ReplayServer`).
+    """
+    creds = dict(credentials or {})
+    scrub = FrameScrubber({v: "scrubbed" for v in creds.values() if len(v) >= 4})
+    origin = upstream or ws_origin(exchange)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    items = 0
+    async with WsRecorder(origin, scrub) as relay:
+        ex = open_exchange(
+            exchange,
+            credentials=Credentials(
+                api_key=creds.get("apiKey"), api_secret=creds.get("secret"), memo=creds.get("uid")
+            ),
+        )
+        try:
+            ex.venue.point_at(ex.client, http_url, relay.ws_url)
+            if prepare is not None:
+                prepare(ex)
+            iterator = _watch(ex, stream, symbol, timeframe)
+            try:
+                async with asyncio.timeout(seconds):
+                    async for _ in iterator:
+                        items += 1
+            except TimeoutError:
+                pass
+            finally:
+                await iterator.aclose()
+            # Known only once the session ran: Bitstamp's token and the account's user id.
+            scrub.add(str(ex.client.options.get("wsSessionToken") or ""))
+            scrub.add(str(ex.client.options.get("userId") or ""), "0")
+        finally:
+            await ex.close()
+        urls = sorted(set(relay.urls))
+        meta = {
+            "source": f"live recording {stamp} by scripts/record_cassettes.py --ws "
+            f"({exchange} {stream} {symbol}, {seconds:g}s, {items} typed items)",
+            "exchange": exchange,
+            "url": urls[0] if len(urls) == 1 else urls,
+            "derived_by": "recorded live through a 127.0.0.1 relay; JSON re-serialised "
+            "compactly; raw-deflate frames stored inflated; scrubbed: auth tokens, login "
+            "keys and signatures, ids, user id, credentials",
+        }
+        recording = relay.recording(meta)
+    path = out / exchange / "ws" / f"{stream}_live.jsonl"
+    recording.save(path)
+    print(f"recorded {path} ({len(recording.frames)} frames, {items} items)")
+    return path
+
+
+async def run_ws(args: argparse.Namespace) -> int:
+    """Record the WebSocket sessions the flags ask for."""
+    exchanges = list(build.DUMMY_CREDENTIALS) if args.exchange == "all" else [args.exchange]
+    credentials = read_credentials(args.env_file)
+    streams = [s.strip() for s in args.ws_streams.split(",") if s.strip()]
+    failures = 0
+    for exchange in exchanges:
+        caps = capabilities(exchange)
+        for stream in streams:
+            if stream in PRIVATE_STREAMS and not (args.private and exchange in credentials):
+                print(f"skip {exchange} {stream}: private (needs --private and credentials)")
+                continue
+            if stream not in {s.value for s in caps.streams}:
+                print(f"skip {exchange} {stream}: not a stream of {exchange}")
+                continue
+            symbol = args.symbol or DEFAULT_SYMBOLS[exchange]
+            try:
+                await record_ws_session(
+                    exchange,
+                    stream,
+                    symbol,
+                    seconds=args.seconds,
+                    out=args.out,
+                    credentials=credentials.get(exchange),
+                    timeframe=args.timeframe,
+                )
+            except Exception as exc:  # one stream failing does not stop the others
+                failures += 1
+                print(f"{exchange} {stream} failed: {type(exc).__name__}: {exc}")
+    leaked = check_no_secrets(args.out, credentials)
+    for path in leaked:
+        print(f"DELETED {path}: it contained a real credential", file=sys.stderr)
+    return 1 if leaked or failures else 0
+
+
 async def run(args: argparse.Namespace) -> int:
     """Record everything the flags allow."""
+    if args.ws:
+        return await run_ws(args)
     exchanges = list(build.DUMMY_CREDENTIALS) if args.exchange == "all" else [args.exchange]
     credentials = read_credentials(args.env_file)
     recorder = make_recorder()
@@ -378,7 +650,8 @@ async def run(args: argparse.Namespace) -> int:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse and validate the command line."""
     parser = argparse.ArgumentParser(
-        description="Re-record the REST cassettes live (internet and real keys needed).",
+        description="Re-record the REST cassettes, or WebSocket sessions (--ws), live "
+        "(internet needed; real keys for private calls).",
         epilog="Nothing here runs in the tests. See the module docstring for the safety levels.",
     )
     parser.add_argument("--exchange", choices=["bitstamp", "bitmart", "all"], default="all")
@@ -395,7 +668,24 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="with the two above: also a REAL Bitstamp market buy (it fills)",
     )
+    ws = parser.add_argument_group("WebSocket sessions")
+    ws.add_argument(
+        "--ws", action="store_true", help="record WebSocket sessions instead of REST cassettes"
+    )
+    ws.add_argument(
+        "--ws-streams",
+        default="order_book,trades,ticker,candles",
+        help=f"comma-separated, of: {', '.join(WS_STREAMS)} (private ones need --private)",
+    )
+    ws.add_argument("--seconds", type=float, default=30.0, help="how long each stream runs")
+    ws.add_argument("--symbol", help="market (default ETH/USD on Bitstamp, ETH/USDT on BitMart)")
+    ws.add_argument("--timeframe", default="1m", help="candle timeframe for the candles stream")
     args = parser.parse_args(argv)
+    unknown = {s.strip() for s in args.ws_streams.split(",") if s.strip()} - set(WS_STREAMS)
+    if unknown:
+        parser.error(f"unknown --ws-streams: {', '.join(sorted(unknown))}")
+    if args.seconds <= 0:
+        parser.error("--seconds must be positive")
     if args.i_understand_this_places_orders and not args.private:
         parser.error("--i-understand-this-places-orders requires --private")
     if args.include_market_orders and not args.i_understand_this_places_orders:
