@@ -311,3 +311,20 @@ async def test_trades_sent_again_after_a_reconnect_come_once(make_exchange: Make
         repeated = [f for f in srv.sent_log() if (f.json() or {}).get("table") == "spot/trade"]
         assert len(repeated) == len(elements) + 2  # two trades were sent twice
     assert [str(t.price) for t in trades] == [e["price"] for e in elements]
+
+
+def test_repeated_sessions_are_unbroken_sequences() -> None:
+    bitstamp = bitstamp_long_session(repeats=3)
+    micros = [int(d["data"]["microtimestamp"]) for d in data(bitstamp)]
+    assert len(micros) == 900 and micros == sorted(set(micros))
+    first_run = data(recording("bitstamp", "diff_order_book_derived"))
+    assert [d["data"]["bids"] for d in data(bitstamp)[600:]] == [
+        d["data"]["bids"] for d in first_run
+    ]
+    bitmart = bitmart_long_session(repeats=3)
+    elements = [d["data"][0] for d in data(bitmart)]
+    assert elements[0]["type"] == "snapshot" and len(elements) == 1 + 3 * 299
+    versions = [e["version"] for e in elements]
+    assert versions == list(range(versions[0], versions[0] + len(versions)))
+    stamps = [e["ms_t"] for e in elements]
+    assert stamps == sorted(stamps)
