@@ -582,3 +582,26 @@ def test_stream_policy_defaults_and_validation() -> None:
     with pytest.raises(ValueError):
         StreamPolicy(silence={Stream.TRADES: float("nan")})
     assert isinstance(ExchangeUnavailable("x"), Exception)
+
+
+def test_live_book_copy_is_a_frozen_model_like_model_construct() -> None:
+    import ccxt.pro
+
+    from adapters import OrderBook
+
+    live = ccxt.pro.bitstamp().order_book({})
+    # a level may carry a third element (Bitstamp order id, a count): it is not copied
+    for price, amount in (("2087.28", "0.5"), ("2087.1", "1.25"), ("2086.9", "3")):
+        live["bids"].storeArray([float(price), float(amount), 123])
+    live["asks"].storeArray([2087.5, 0.75])
+    live["symbol"], live["timestamp"], live["nonce"] = "ETH/USD", 1, 2
+    book = OrderBook.from_ccxt_live(live, depth=2)
+    assert book.bids == ((2087.28, 0.5), (2087.1, 1.25)) and book.asks == ((2087.5, 0.75),)
+    reference = OrderBook.model_construct(
+        symbol="ETH/USD", bids=book.bids, asks=book.asks, timestamp=1, nonce=2
+    )
+    assert book.__getstate__() == reference.__getstate__()
+    live["bids"][0][1] = 9.0  # ccxt changes its levels in place; the copy does not move
+    assert book.bid(0) == (Decimal("2087.28"), Decimal("0.5"))
+    with pytest.raises(ValueError):
+        book.symbol = "BTC/USD"  # type: ignore[misc]
