@@ -153,5 +153,4 @@ class BitmartVenue(Venue):
             topic, sub_hash = f"spot/kline{interval}:{venue_id}", "ohlcv::" + sym
         else:
             raise NotImplementedError(f"bitmart has no {stream.value} channel")
-        book = sym if stream is Stream.ORDER_BOOK else None
-        return StreamTopic(url, sub_hash, {"op": "unsubscribe", "args": [topic]}, book)
+        return StreamTopic(url, sub_hash, {"op": "unsubscribe", "args": [topic]})

@@ -189,6 +189,6 @@ class BitstampVenue(Venue):
             channel = sub_hash = f"{kind}_{market['id']}-{client.options.get('userId') or ''}"
         else:
             raise NotImplementedError(f"bitstamp has no {stream.value} channel")
-        unsubscribe = {"event": "bts:unsubscribe", "data": {"channel": channel}}
-        book = market["symbol"] if stream is Stream.ORDER_BOOK else None
-        return StreamTopic(url, sub_hash, unsubscribe, book)
+        return StreamTopic(
+            url, sub_hash, {"event": "bts:unsubscribe", "data": {"channel": channel}}
+        )

@@ -43,14 +43,12 @@ class StreamTopic:
 
     ``url`` is the key of the ccxt client in ``exchange.clients``, ``subscribe_hash`` the key
     ccxt put in ``client.subscriptions`` (while it is there, ccxt never subscribes again),
-    ``unsubscribe`` the frame that ends the subscription on the venue's side, and
-    ``book_symbol`` the ``orderbooks`` entry to forget once nobody watches it.
+    and ``unsubscribe`` the frame that ends the subscription on the venue's side.
     """
 
     url: str
     subscribe_hash: str
     unsubscribe: dict[str, Any] | None = None
-    book_symbol: str | None = None
 
 
 def with_stream_fixes(base: type[Any]) -> type[Any]:
