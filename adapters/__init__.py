@@ -49,6 +49,7 @@ if TYPE_CHECKING:
         TradingFee,
     )
     from .retry import RetryPolicy
+    from .streams import StreamPolicy
 
 __all__ = [
     "AdapterError",
@@ -76,6 +77,7 @@ __all__ = [
     "RateLimited",
     "RetryPolicy",
     "Side",
+    "StreamPolicy",
     "Ticker",
     "Trade",
     "TradingFee",
@@ -97,6 +99,7 @@ _WHERE = {
     "Exchange": "exchange",
     "open_exchange": "exchange",
     "RetryPolicy": "retry",
+    "StreamPolicy": "streams",
     **dict.fromkeys(
         [
             "Balance",

@@ -1,4 +1,4 @@
-"""The offline example of ``docs/streams.md`` runs as written (bounded in time)."""
+"""The offline streams example in README.md runs as written (bounded in time)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from .streams_support import ROOT, recording
 
 
 def offline_example() -> str:
-    text = (ROOT / "docs" / "streams.md").read_text(encoding="utf-8")
-    section = text.split("### Run it offline", 1)[1]
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Streams", 1)[1].split("### Run it offline", 1)[1]
     match = re.search(r"```python\n(.*?)```", section, re.S)
     assert match is not None, "no python block under 'Run it offline'"
     return match.group(1)
@@ -25,7 +25,7 @@ def offline_example() -> str:
 async def test_the_offline_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
     code = offline_example().replace("asyncio.run(main())", "")
     namespace: dict[str, Any] = {}
-    exec(compile(code, "docs/streams.md", "exec"), namespace)
+    exec(compile(code, "README.md", "exec"), namespace)
     await asyncio.wait_for(namespace["main"](), 10.0)
     out = capsys.readouterr().out.splitlines()
     # the last line shows the book after every recorded frame, folded independently

@@ -6,7 +6,7 @@ with its own timestamp) and order updates, fills and balance changes come out as
 ids come from counters, iteration follows insertion or price order, and all money is
 ``Decimal`` computed in a private context.
 
-The rules (see ``docs/paper.md`` for the reasoning):
+The rules (the README's "Paper trading" section gives the reasoning):
 
 * MARKET walks the opposite side level by level; the fill is one taker fill at the VWAP of the
   levels taken. What the visible book cannot fill is cancelled and the order says so.
