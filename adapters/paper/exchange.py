@@ -21,7 +21,6 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from ..capabilities import capabilities
@@ -176,14 +175,6 @@ class PaperExchange(Exchange):
             await self.close()
             raise
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         """Stop the market feeds, close the client, the replay server and the ledger."""
