@@ -183,3 +183,37 @@ def bitstamp_long_session(repeats: int) -> Recording:
 def bitmart_long_session(repeats: int) -> Recording:
     """``depth_increase100_derived``: its snapshot, then its updates ``repeats`` times."""
     return repeat_depth_session(recording("bitmart", "depth_increase100_derived"), repeats)
+
+
+async def watch_until(
+    watch: Callable[[], Any],
+    done: Callable[[Any], bool],
+    *,
+    per_watch: float,
+    max_errors: int,
+    attempts: int,
+) -> tuple[Any, list[BaseException]]:
+    """Call ``watch`` until ``done(result)``; network errors count as reconnects (bounded).
+
+    ccxt.pro returns its live book and only wakes calls pending when a frame is handled, so
+    the last frame may land between two calls: a watch that times out is answered by the
+    last result.
+    """
+    import ccxt
+
+    errors: list[BaseException] = []
+    result: Any = None
+    for _ in range(attempts):
+        try:
+            result = await asyncio.wait_for(watch(), per_watch)
+        except ccxt.NetworkError as exc:
+            errors.append(exc)
+            assert len(errors) < max_errors, errors
+            continue
+        except TimeoutError:
+            if result is not None and done(result):
+                return result, errors
+            raise
+        if done(result):
+            return result, errors
+    raise AssertionError("stream did not finish")

@@ -8,6 +8,7 @@ pinned as strict xfails on the raw client next to the minimal override that fixe
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib.util
 import json
 import math
@@ -48,10 +49,11 @@ from adapters.replay import (
 )
 from adapters.venues import get_venue
 
-ROOT = Path(__file__).resolve().parents[1]
-CASSETTES = ROOT / "cassettes"
-BITSTAMP_WS = CASSETTES / "bitstamp" / "ws"
-BITMART_WS = CASSETTES / "bitmart" / "ws"
+from .streams_support import BITMART_WS, BITSTAMP_WS, CASSETTES, ROOT
+from .streams_support import watch_until as _watch_until
+
+#: Raw ccxt.pro streams: 0.5 s a watch, fewer than 20 reconnects, at most 1000 watches.
+watch_until = functools.partial(_watch_until, per_watch=0.5, max_errors=20, attempts=1000)
 WAIT = 3.0  # generous bound for things that should happen in milliseconds
 HANG = 0.6  # how long a hanging raw-ccxt stream is given before the xfail counts it as hung
 
@@ -109,33 +111,6 @@ async def bitmart_client(srv: ReplayServer, cls: Any = None) -> AsyncIterator[An
         yield client
     finally:
         await client.close()
-
-
-async def watch_until(
-    watch: Callable[[], Any], done: Callable[[Any], bool], attempts: int = 1000
-) -> tuple[Any, list[BaseException]]:
-    """Call ``watch`` until ``done(result)``; network errors count as reconnects.
-
-    ccxt.pro only wakes futures that are pending when a message is handled, and the book it
-    returns is its live object, so the last frame may land between two calls: a watch that
-    times out is answered by looking at the live result.
-    """
-    errors: list[BaseException] = []
-    result: Any = None
-    for _ in range(attempts):
-        try:
-            result = await asyncio.wait_for(watch(), 0.5)
-        except NetworkError as exc:
-            errors.append(exc)
-            assert len(errors) < 20, errors
-            continue
-        except TimeoutError:
-            if result is not None and done(result):
-                return result, errors
-            raise
-        if done(result):
-            return result, errors
-    raise AssertionError("stream did not finish")
 
 
 def load_script() -> ModuleType:

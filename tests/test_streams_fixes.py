@@ -6,8 +6,9 @@ fix (if ccxt ever fixes a bug, the xfail turns into a failure and the override c
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -36,8 +37,11 @@ from .streams_support import (
     recording,
     until,
 )
+from .streams_support import watch_until as _watch_until
 
 HANG = 0.6  # how long a raw-ccxt stream gets before it counts as hung
+#: Raw or fixed ccxt.pro streams: HANG a watch, fewer than 50 reconnects, at most 2000 watches.
+watch_until = functools.partial(_watch_until, per_watch=HANG, max_errors=50, attempts=2000)
 
 FIXED = {name: get_venue(name).client_class() for name in ("bitstamp", "bitmart")}
 RAW = {"bitstamp": ccxtpro.bitstamp, "bitmart": ccxtpro.bitmart}
@@ -69,32 +73,6 @@ async def client(cls: Any, srv: ReplayServer) -> AsyncIterator[Any]:
         yield ex
     finally:
         await ex.close()
-
-
-async def watch_until(
-    watch: Callable[[], Any], done: Callable[[Any], bool], attempts: int = 2000
-) -> tuple[Any, list[BaseException]]:
-    """Call ``watch`` until ``done(result)``; network errors count as reconnects (bounded).
-
-    ccxt.pro returns its live book and only wakes calls pending when a frame is handled, so
-    a watch that times out is answered by the last result.
-    """
-    errors: list[BaseException] = []
-    result: Any = None
-    for _ in range(attempts):
-        try:
-            result = await asyncio.wait_for(watch(), HANG)
-        except ccxt.NetworkError as exc:
-            errors.append(exc)
-            assert len(errors) < 50, errors
-            continue
-        except TimeoutError:
-            if result is not None and done(result):
-                return result, errors
-            raise
-        if done(result):
-            return result, errors
-    raise AssertionError("stream did not finish")
 
 
 def as_floats(levels: list[list[str]]) -> list[list[float]]:
