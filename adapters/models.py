@@ -202,7 +202,7 @@ class OrderBook(_Model):
         return (Decimal(repr(self.bids[0][0])) + Decimal(repr(self.asks[0][0]))) / 2
 
     def levels(self, side: Side) -> Iterator[tuple[Decimal, Decimal]]:
-        """Decimal levels of the side a taker on ``side`` would NOT hit (bids for BUY)."""
+        """That side's levels as Decimals, best first: bids for ``BUY``, asks for ``SELL``."""
         for price, amount in self.bids if side is Side.BUY else self.asks:
             yield Decimal(repr(price)), Decimal(repr(amount))
 
