@@ -139,7 +139,25 @@ _WHERE = {
 }
 
 
+#: The distribution's name on PyPI; the import package is ``adapters`` (a PyPI project of that
+#: name is an unrelated library).
+DISTRIBUTION = "typed-spot-adapters"
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> Any:
+    # Resolved on first use, like the public names, to keep ``import adapters`` instant.
+    if name == "__version__":
+        globals()[name] = value = _version()
+        return value
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'adapters' has no attribute {name!r}")

@@ -140,7 +140,10 @@ class Capabilities:
         }
 
 
-_CARD = "connector card (DESIGN.md, 'The connector cards')"
+def _card(venue: str) -> str:
+    return f"Hummingbot connector card, https://hummingbot.org/exchanges/{venue}/"
+
+
 _CANDLES = (
     "connector card says 'not built' upstream; this package builds it "
     "(BitMart kline channel, Bitstamp REST polling on the candle boundary)"
@@ -169,20 +172,22 @@ _TABLE: dict[str, Capabilities] = {
         ),
         sources=MappingProxyType(
             {
-                "exchange_type": _CARD,
-                "market_type": _CARD,
-                "connection": _CARD,
-                "components": _CARD,
+                "exchange_type": _card("bitstamp"),
+                "market_type": _card("bitstamp"),
+                "connection": _card("bitstamp"),
+                "components": _card("bitstamp"),
                 "spot_candles": _CANDLES,
-                "order_types": _CARD,
+                "order_types": _card("bitstamp"),
                 "limit_maker_on_the_wire": (
-                    "Bitstamp API v2 buy/sell limit order parameter moc_order; ccxt 4.5.70 "
-                    "forwards it as moc_order=true (shared reference bitstamp/ccxt-requests.json)"
+                    "Bitstamp API v2 buy/sell limit order parameter moc_order, "
+                    "https://www.bitstamp.net/api/#tag/Orders; ccxt 4.5.70 bitstamp.create_order "
+                    "forwards it as moc_order=true"
                 ),
-                "credentials": _CARD,
+                "credentials": _card("bitstamp"),
                 "streams": (
                     "Bitstamp WebSocket API v2 channels: diff_order_book, live_trades, "
-                    "private-my_orders, private-my_trades; no ticker channel"
+                    "private-my_orders, private-my_trades; no ticker channel, "
+                    "https://www.bitstamp.net/websocket/v2/"
                 ),
             }
         ),
@@ -220,24 +225,26 @@ _TABLE: dict[str, Capabilities] = {
         ),
         sources=MappingProxyType(
             {
-                "exchange_type": _CARD,
-                "market_type": _CARD,
-                "connection": _CARD,
-                "components": _CARD,
+                "exchange_type": _card("bitmart"),
+                "market_type": _card("bitmart"),
+                "connection": _card("bitmart"),
+                "components": _card("bitmart"),
                 "spot_candles": _CANDLES,
                 "order_types": (
-                    _CARD + "; stricter than ccxt, whose has['createMarketOrder'] is True for "
+                    _card("bitmart")
+                    + "; stricter than ccxt, whose has['createMarketOrder'] is True for "
                     "BitMart: the connector card does not list MARKET, so it is refused"
                 ),
                 "limit_maker_on_the_wire": (
-                    "BitMart spot API POST /spot/v2/submit_order type=limit_maker; "
-                    "ccxt 4.5.70 sends it for postOnly "
-                    "(shared reference bitmart/ccxt-requests.json)"
+                    "BitMart spot API POST /spot/v2/submit_order type=limit_maker, "
+                    "https://developer-pro.bitmart.com/en/spot/#new-order-v2-signed; "
+                    "ccxt 4.5.70 bitmart.create_order sends it for postOnly"
                 ),
-                "credentials": _CARD + "; the memo is ccxt's uid",
+                "credentials": _card("bitmart") + "; the memo is ccxt's uid",
                 "streams": (
                     "BitMart spot WebSocket channels: spot/depth, spot/trade, spot/ticker, "
-                    "spot/kline, spot/user/order, spot/user/balance"
+                    "spot/kline, spot/user/order, spot/user/balance, "
+                    "https://developer-pro.bitmart.com/en/spot/#public-ticker-channel"
                 ),
             }
         ),

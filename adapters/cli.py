@@ -195,9 +195,23 @@ def _positive_int(value: str) -> int:
     return int(value)
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: read from the installed package's metadata only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from . import DISTRIBUTION, __version__
+
+        print(f"{parser.prog} {__version__} ({DISTRIBUTION})")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every sub-command."""
     parser = _Parser(prog="adapters", description=__doc__)
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("capabilities", help="connector cards, offline (table or --json)")

@@ -1,6 +1,6 @@
 """Recorded WebSocket sessions and an offline replay server for ccxt.pro clients.
 
-A recording is a JSON-lines file (``cassettes/<exchange>/ws/<name>.jsonl``)::
+A recording is a JSON-lines file (``<name>.jsonl``; shipped ones in ``adapters/sessions/``)::
 
     {"meta": {"source": "...", "exchange": "bitmart", "url": "wss://...", "derived_by": "..."}}
     {"dir": "sent", "t": 0.0, "text": "{\\"op\\":\\"subscribe\\",...}"}

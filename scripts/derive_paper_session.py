@@ -55,8 +55,10 @@ from adapters.replay import Frame, Recording, compact_json  # noqa: E402
 WS = ROOT / "cassettes" / "bitstamp" / "ws"
 SEED_BOOK = WS / "seeds" / "diff_order_book_ethusd.json"
 SEED_TRADE = WS / "live_trades.jsonl"
-SESSION = WS / "paper_demo_ethusd_derived.jsonl"
-SNAPSHOT = WS / "rest" / "paper_demo_order_book_ethusd_derived.json"
+# The demo's session is package data: the offline demo runs from an installed wheel.
+SHIPPED = ROOT / "adapters" / "sessions" / "bitstamp"
+SESSION = SHIPPED / "paper_demo_ethusd_derived.jsonl"
+SNAPSHOT = SHIPPED / "rest" / "paper_demo_order_book_ethusd_derived.json"
 SCRIPT = "scripts/derive_paper_session.py"
 
 RNG_SEED = 20260305
@@ -83,8 +85,11 @@ def _load_seeds() -> tuple[dict[str, Any], dict[str, Any], str, str]:
         for f in trade_rec.recv
         if isinstance(f.json(), dict) and f.json().get("event") == "trade"
     )
-    trade_source = trade_rec.meta.get("source", [])
-    return book_frame, trade_frame, str(book_seed["source"]), json.dumps(trade_source)
+    # The seed recording names the files it was copied from ("<file> frames[0]: <public
+    # source>"); the shipped session names only the public sources, once each.
+    cited = trade_rec.meta.get("source", [])
+    public = sorted({str(s).split(": ", 1)[-1] for s in cited})
+    return book_frame, trade_frame, str(book_seed["source"]), "; ".join(public)
 
 
 class Market:

@@ -59,7 +59,9 @@ BITSTAMP_SEED = CASSETTES / "bitstamp" / "ws" / "seeds" / "diff_order_book_ethus
 BITSTAMP_DERIVED = CASSETTES / "bitstamp" / "ws" / "diff_order_book_derived.jsonl"
 BITSTAMP_SNAPSHOT = CASSETTES / "bitstamp" / "ws" / "rest" / "order_book_ethusd_derived.json"
 BITMART_SEED = CASSETTES / "bitmart" / "ws" / "seeds" / "depth_increase100_eth_usdt.json"
-BITMART_DERIVED = CASSETTES / "bitmart" / "ws" / "depth_increase100_derived.jsonl"
+#: Shipped with the package (the README's offline stream example replays it).
+BITMART_SHIPPED = ROOT / "adapters" / "sessions" / "bitmart"
+BITMART_DERIVED = BITMART_SHIPPED / "depth_increase100_derived.jsonl"
 
 BITSTAMP_RNG_SEED = 20260305
 BITMART_RNG_SEED = 20231026
@@ -462,7 +464,7 @@ def build_from_reference(ref: Path) -> dict[Path, str]:
     markets = json.loads(
         (ref / "bitmart" / "ccxt-static" / "markets.spot.json").read_text(encoding="utf-8")
     )
-    out[bm / "markets.spot.json"] = _json_text(markets)
+    out[BITMART_SHIPPED / "markets.spot.json"] = _json_text(markets)
     inc = json.loads((ref / "bitmart" / "ws" / "depth_increase100.json").read_text("utf-8"))
     depth5 = json.loads((ref / "bitmart" / "ws" / "depth5.json").read_text("utf-8"))
     bm_seed = {

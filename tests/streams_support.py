@@ -33,6 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CASSETTES = ROOT / "cassettes"
 BITSTAMP_WS = CASSETTES / "bitstamp" / "ws"
 BITMART_WS = CASSETTES / "bitmart" / "ws"
+#: The sessions the package ships (the paper demo's, the README examples'), package data.
+SHIPPED = ROOT / "adapters" / "sessions"
 #: Bound for things that take milliseconds when they work.
 WAIT = 5.0
 
@@ -43,9 +45,15 @@ FAST = StreamPolicy(initial_backoff=0.002, max_backoff=0.02, jitter=0.5, close_t
 T = TypeVar("T")
 
 
+def session_path(exchange: str, name: str) -> Path:
+    """``<name>`` among the package's shipped sessions, else under ``cassettes/<exchange>/ws/``."""
+    shipped = SHIPPED / exchange / name
+    return shipped if shipped.is_file() else CASSETTES / exchange / "ws" / name
+
+
 def recording(exchange: str, name: str) -> Recording:
-    """``cassettes/<exchange>/ws/<name>.jsonl``."""
-    return Recording.load(CASSETTES / exchange / "ws" / f"{name}.jsonl")
+    """The recording ``<name>.jsonl`` (see :func:`session_path`)."""
+    return Recording.load(session_path(exchange, f"{name}.jsonl"))
 
 
 def data(rec: Recording) -> list[Any]:
@@ -109,7 +117,9 @@ def point(ex: Exchange, srv: ReplayServer, policy: StreamPolicy = FAST) -> Excha
     recorded ccxt markets (no REST call), Bitstamp loads them from ``srv``."""
     ex.venue.point_at(ex.client, srv.http_url, srv.ws_url)
     if ex.venue.id == "bitmart":
-        markets = json.loads((BITMART_WS / "markets.spot.json").read_text(encoding="utf-8"))
+        markets = json.loads(
+            session_path("bitmart", "markets.spot.json").read_text(encoding="utf-8")
+        )
         ex.client.set_markets(list(markets.values()))
     ex.stream_policy = policy
     return ex

@@ -20,10 +20,10 @@ import pytest
 
 from adapters.models import Fill, Order
 from adapters.paper.demo import DemoReport, run_demo
-from adapters.paper.session import CASSETTES, DEMO_SESSION
+from adapters.paper.session import DEMO_SESSION, shipped_sessions
 from adapters.replay import Frame, Recording, bitstamp_book
 
-WS = CASSETTES / "bitstamp" / "ws"
+WS = shipped_sessions("bitstamp")
 PAIR = "ethusd"
 TAKER = D("0.004")  # ccxt 4.5.70's Bitstamp ETH/USD market fees: 0.4% maker and taker
 MAKER = D("0.004")

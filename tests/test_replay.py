@@ -49,7 +49,7 @@ from adapters.replay import (
 )
 from adapters.venues import get_venue
 
-from .streams_support import BITMART_WS, BITSTAMP_WS, CASSETTES, ROOT
+from .streams_support import BITMART_WS, BITSTAMP_WS, CASSETTES, ROOT, SHIPPED, session_path
 from .streams_support import watch_until as _watch_until
 
 #: Raw ccxt.pro streams: 0.5 s a watch, fewer than 20 reconnects, at most 1000 watches.
@@ -63,7 +63,7 @@ HANG = 0.6  # how long a hanging raw-ccxt stream is given before the xfail count
 
 
 def recording(exchange: str, name: str) -> Recording:
-    return Recording.load(CASSETTES / exchange / "ws" / f"{name}.jsonl")
+    return Recording.load(session_path(exchange, f"{name}.jsonl"))
 
 
 def rest_file(path: Path) -> RestResponse:
@@ -104,7 +104,7 @@ async def bitstamp_client(srv: ReplayServer, cls: Any = None, **config: Any) -> 
 @asynccontextmanager
 async def bitmart_client(srv: ReplayServer, cls: Any = None) -> AsyncIterator[Any]:
     client = (cls or ccxtpro.bitmart)({"apiKey": "testApiKey", "secret": "testSecret", "uid": "m"})
-    markets = json.loads((BITMART_WS / "markets.spot.json").read_text(encoding="utf-8"))
+    markets = json.loads(session_path("bitmart", "markets.spot.json").read_text(encoding="utf-8"))
     client.set_markets(list(markets.values()))
     get_venue("bitmart").point_at(client, srv.http_url, srv.ws_url)
     try:
@@ -127,7 +127,7 @@ def load_script() -> ModuleType:
 
 
 def test_every_cassette_round_trips_and_names_its_source() -> None:
-    files = sorted(CASSETTES.glob("*/ws/*.jsonl"))
+    files = sorted([*CASSETTES.glob("*/ws/*.jsonl"), *SHIPPED.glob("*/*.jsonl")])
     assert len(files) >= 17
     for path in files:
         text = path.read_text(encoding="utf-8")
@@ -136,7 +136,8 @@ def test_every_cassette_round_trips_and_names_its_source() -> None:
         assert rec.frames and rec.recv, path
         for key in ("source", "exchange", "url", "derived_by"):
             assert rec.meta.get(key), (path, key)
-        assert rec.exchange == path.parent.parent.name
+        folder = path.parent if path.is_relative_to(SHIPPED) else path.parent.parent
+        assert rec.exchange == folder.name
 
 
 def test_frame_binary_round_trip_and_loader_errors(tmp_path: Path) -> None:

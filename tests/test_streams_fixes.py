@@ -28,13 +28,13 @@ from adapters.replay import (
 from adapters.venues import get_venue
 
 from .streams_support import (
-    BITMART_WS,
     WAIT,
     bitmart_venue_resume,
     bitstamp_rest,
     bitstamp_snapshot,
     data,
     recording,
+    session_path,
     until,
 )
 from .streams_support import watch_until as _watch_until
@@ -67,7 +67,9 @@ async def client(cls: Any, srv: ReplayServer) -> AsyncIterator[Any]:
     exchange_id = "bitmart" if isinstance(ex, ccxtpro.bitmart) else "bitstamp"
     get_venue(exchange_id).point_at(ex, srv.http_url, srv.ws_url)
     if exchange_id == "bitmart":
-        markets = json.loads((BITMART_WS / "markets.spot.json").read_text(encoding="utf-8"))
+        markets = json.loads(
+            session_path("bitmart", "markets.spot.json").read_text(encoding="utf-8")
+        )
         ex.set_markets(list(markets.values()))
     try:
         yield ex

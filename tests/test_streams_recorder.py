@@ -17,7 +17,14 @@ import pytest
 from adapters.exchange import Exchange
 from adapters.replay import Recording, ReplayServer, compact_json
 
-from .streams_support import BITMART_WS, ROOT, bitmart_wallet, bitstamp_rest, data, recording
+from .streams_support import (
+    ROOT,
+    bitmart_wallet,
+    bitstamp_rest,
+    data,
+    recording,
+    session_path,
+)
 
 TOKEN = "siPaT4m6VGQCdsDCVbLBemiphHQs552e"  # rest/websockets_token.json
 USER_ID = "4848701"
@@ -38,7 +45,7 @@ script = load_script()
 
 
 def bitmart_markets(ex: Exchange) -> None:
-    markets = json.loads((BITMART_WS / "markets.spot.json").read_text(encoding="utf-8"))
+    markets = json.loads(session_path("bitmart", "markets.spot.json").read_text(encoding="utf-8"))
     ex.client.set_markets(list(markets.values()))
 
 

@@ -1,7 +1,7 @@
 """The paper-trading demo: a small market-making run on ``bitstamp_paper_trade``.
 
 ``python -m adapters paper demo`` (or ``scripts/paper_demo.py``) runs it offline on the
-recorded Bitstamp session shipped in ``cassettes/`` (no network, no keys, a few seconds);
+recorded Bitstamp session shipped with the package (no network, no keys, a few seconds);
 ``--live`` runs the same strategy on the live public feed.
 
 The strategy quotes one LIMIT_MAKER on each side of ETH/USD: it joins the best bid and ask,

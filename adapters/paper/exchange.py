@@ -84,10 +84,10 @@ class PaperExchange(Exchange):
     beyond the live ones:
 
     ``source``
-        a recorded session (a name under ``cassettes/<exchange>/ws/`` or a ``.jsonl``
-        path) replayed instead of the live public API; ``replay_pace`` is its offered rate
-        in frames per second (``"recorded"`` follows the recording's clock, ``None`` sends as
-        fast as the client reads).
+        a recorded session (the name of one shipped in ``adapters/sessions/<exchange>/``,
+        or a ``.jsonl`` path) replayed instead of the live public API; ``replay_pace`` is
+        its offered rate in frames per second (``"recorded"`` follows the recording's
+        clock, ``None`` sends as fast as the client reads).
     ``ledger``
         a :class:`Ledger`, a file path, or ``":memory:"``; by default one file per exchange
         and ``account`` under the user's state directory.

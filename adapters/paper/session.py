@@ -1,9 +1,10 @@
 """Recorded market sessions for paper trading: replayed to the real ccxt.pro client.
 
-A session is a WebSocket recording (``cassettes/<exchange>/ws/<name>.jsonl``, the format of
-:mod:`adapters.replay`) plus the REST answers the client asks for on the side:
+A session is a WebSocket recording (``<name>.jsonl``, the format of :mod:`adapters.replay`)
+plus the REST answers the client asks for on the side:
 
-* the markets, from the REST cassette ``cassettes/<exchange>/load_markets.yaml``;
+* the markets, from ``markets.yaml`` beside the shipped sessions (the venue's REST answers in
+  vcrpy format);
 * for Bitstamp, whose book channel sends deltas only, the order-book snapshot named by the
   recording's ``meta.rest_snapshot``, served with every delta delivered so far applied (so a
   snapshot is never older than the deltas ccxt cached, as on the venue);
@@ -11,8 +12,10 @@ A session is a WebSocket recording (``cassettes/<exchange>/ws/<name>.jsonl``, th
 
 :class:`RecordedSession` starts a :class:`~adapters.replay.ReplayServer` on 127.0.0.1 and
 points the client's REST and WebSocket URLs at it, so market data goes through exactly the
-ccxt parsing a live session uses. Nothing is read from outside the repository's
-``cassettes/`` folder.
+ccxt parsing a live session uses.
+
+Shipped sessions are package data (``adapters/sessions/<exchange>/``), found with
+:mod:`importlib.resources`, so they work from an installed wheel as from a checkout.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import copy
 import json
 from collections.abc import Mapping
 from decimal import Decimal
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
@@ -38,10 +42,7 @@ from ..replay import (
     bitstamp_snapshot_route,
 )
 
-__all__ = ["CASSETTES", "DEMO_SESSION", "RecordedSession", "SessionNotFound", "find_session"]
-
-#: The repository's cassettes folder (sessions are looked up here by name).
-CASSETTES = Path(__file__).resolve().parents[2] / "cassettes"
+__all__ = ["DEMO_SESSION", "RecordedSession", "SessionNotFound", "find_session", "shipped_sessions"]
 #: The recorded session the offline demo runs on.
 DEMO_SESSION = "paper_demo_ethusd_derived"
 
@@ -52,18 +53,34 @@ class SessionNotFound(AdapterError, FileNotFoundError):
     """No recorded session by that name or path."""
 
 
-def find_session(source: str | Path, exchange_id: str) -> Path:
-    """The ``.jsonl`` file ``source`` names: a path, or a name under ``cassettes/<ex>/ws/``."""
+def shipped_sessions(exchange_id: str) -> Path:
+    """The folder of the sessions the package ships for ``exchange_id`` (or its paper twin)."""
     live = capabilities(exchange_id).exchange_id
-    candidates = [Path(source)]
+    root = files("adapters").joinpath("sessions", live)
+    # An installed wheel is unpacked, so this is a real folder; a zipped install is not
+    # supported (the replay server and ccxt read files by path).
+    if not isinstance(root, Path):
+        raise SessionNotFound(f"recorded sessions need adapters installed as files, not {root!r}")
+    return root
+
+
+def find_session(source: str | Path, exchange_id: str) -> Path:
+    """The file ``source`` names: a path, or the name of a session shipped with the package.
+
+    ``find_session("paper_demo_ethusd_derived", "bitstamp")`` is the demo's session;
+    ``find_session("markets.spot.json", "bitmart")`` a file shipped beside the sessions.
+    """
+    folder = shipped_sessions(exchange_id)
+    live = folder.name
+    candidates = [Path(source).expanduser()]
     name = str(source)
     if not name.endswith(".jsonl"):
-        candidates.append(CASSETTES / live / "ws" / f"{name}.jsonl")
-    candidates.append(CASSETTES / live / "ws" / name)
+        candidates.append(folder / f"{name}.jsonl")
+    candidates.append(folder / name)
     for path in candidates:
         if path.is_file():
             return path
-    shipped = sorted(p.stem for p in (CASSETTES / live / "ws").glob("*.jsonl"))
+    shipped = sorted(p.stem for p in folder.glob("*.jsonl"))
     raise SessionNotFound(
         f"no recorded {live} session {name!r}; shipped sessions: "
         f"{', '.join(shipped) or 'none'} (or pass a path to a .jsonl recording)"
@@ -102,12 +119,15 @@ class RecordedSession:
     async def start(self, client: Any, venue: Any, pace: Pace = None) -> ReplayServer:
         """Serve the session on 127.0.0.1 and point ``client`` at it (idempotent).
 
-        When ``cassettes/<exchange>/ws/markets.spot.json`` (ccxt's own unified markets) is
-        there, the client is given those markets: the REST markets cassette may not list the
-        session's symbol (BitMart's lists BTC/USDT only, its recorded book is ETH/USDT).
+        When a ``markets.spot.json`` (ccxt's own unified markets) lies beside the session, or
+        beside the shipped ones, the client is given those markets: the REST markets answer
+        may not list the session's symbol (BitMart's lists BTC/USDT only, its recorded book
+        is ETH/USDT).
         """
         if self.server is None:
             markets_file = self.path.parent / "markets.spot.json"
+            if not markets_file.is_file():
+                markets_file = shipped_sessions(self.exchange_id) / "markets.spot.json"
             if markets_file.is_file():
                 markets = json.loads(markets_file.read_text(encoding="utf-8"))
                 client.set_markets(list(markets.values()))
@@ -155,10 +175,10 @@ class RecordedSession:
 
 
 def _cassette_routes(exchange_id: str) -> dict[str, RestResponse]:
-    """Static routes from ``cassettes/<exchange>/load_markets.yaml`` (vcrpy format)."""
+    """Static routes from the shipped ``markets.yaml`` (vcrpy format)."""
     import yaml
 
-    path = CASSETTES / exchange_id / "load_markets.yaml"
+    path = shipped_sessions(exchange_id) / "markets.yaml"
     if not path.is_file():
         return {}
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
