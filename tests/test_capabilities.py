@@ -130,5 +130,21 @@ def test_missing_ccxt_exchange_class_names_the_needed_version(
 
     # What ccxt >= 4.5.71 looks like: no ccxt.pro.bitmart.
     monkeypatch.delattr(ccxt.pro, "bitmart")
-    with pytest.raises(UnsupportedFeature, match=r"ccxt>=4\.5\.60,<4\.5\.71.*4\.5\.71"):
+    with pytest.raises(UnsupportedFeature, match=r"has no ccxt\.pro\.bitmart.*ccxt==4\.5\.70"):
         open_exchange("bitmart")
+
+
+@pytest.mark.parametrize("installed", ["4.5.64", "4.5.71"])
+def test_another_ccxt_release_is_refused_naming_the_pinned_one(
+    monkeypatch: pytest.MonkeyPatch, installed: str
+) -> None:
+    import ccxt
+
+    from adapters import UnsupportedFeature, open_exchange
+
+    # 4.5.64 still has BitMart, but lays out what the stream fixes patch differently.
+    monkeypatch.setattr(ccxt, "__version__", installed)
+    with pytest.raises(UnsupportedFeature) as info:
+        open_exchange("bitstamp")
+    assert f"ccxt {installed}" in str(info.value)
+    assert "ccxt==4.5.70 exactly" in str(info.value)

@@ -15,13 +15,22 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..capabilities import Capabilities, Stream, capabilities
 from ..enums import OrderType
-from ..errors import AdapterError, InvalidOrderRequest, payload_messages, venue_payload
+from ..errors import (
+    AdapterError,
+    InvalidOrderRequest,
+    UnsupportedFeature,
+    payload_messages,
+    venue_payload,
+)
 from ..models import OrderRequest
 
 if TYPE_CHECKING:
     from .ws import StreamTopic
 
 __all__ = ["Venue"]
+
+#: The one ccxt release this package runs on (pyproject.toml and constraints.txt pin it).
+CCXT_VERSION = "4.5.70"
 
 _ALNUM = re.compile(r"^[A-Za-z0-9]+$")
 
@@ -60,14 +69,17 @@ class Venue:
         """The ccxt.pro client class, with this venue's narrow fixes applied."""
         import ccxt.pro
 
+        installed = getattr(ccxt, "__version__", "?")
         base: type[Any] | None = getattr(ccxt.pro, self.ccxt_name, None)
-        if base is None:
-            from ..errors import UnsupportedFeature
-
+        # The stream fixes patch 4.5.70's internals: another release may lack the venue
+        # (BitMart left in 4.5.71) or lay the patched methods out differently.
+        if base is None or installed != CCXT_VERSION:
+            missing = f"has no ccxt.pro.{self.ccxt_name}; " if base is None else ""
             raise UnsupportedFeature(
-                f"the installed ccxt {getattr(ccxt, '__version__', '?')} has no "
-                f"ccxt.pro.{self.ccxt_name}; this package needs ccxt>=4.5.60,<4.5.71 "
-                "(ccxt removed BitMart in 4.5.71): pip install 'ccxt>=4.5.60,<4.5.71'"
+                f"the installed ccxt {installed} {missing}this package needs "
+                f"ccxt=={CCXT_VERSION} exactly (the last release with BitMart; ccxt removed it "
+                f"in 4.5.71): pip install 'ccxt=={CCXT_VERSION}', or reinstall with the "
+                "README's command (pip install -c constraints.txt ...)"
             )
         return self.patch_client_class(_json_answers_only(base))
 
