@@ -34,7 +34,8 @@ if TYPE_CHECKING:
         UnsupportedFeature,
         UnsupportedOrderType,
     )
-    from .exchange import Exchange, open_exchange
+    from .exchange import Exchange
+    from .factory import open_exchange
     from .models import (
         Balance,
         Balances,
@@ -97,7 +98,7 @@ _WHERE = {
     "OrderType": "enums",
     "Side": "enums",
     "Exchange": "exchange",
-    "open_exchange": "exchange",
+    "open_exchange": "factory",
     "RetryPolicy": "retry",
     "StreamPolicy": "streams",
     **dict.fromkeys(

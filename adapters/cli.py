@@ -13,12 +13,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from .capabilities import Capabilities, capabilities, supported_exchanges
+from .console import UsageError, render_table
 from .errors import AdapterError, InvalidOrderRequest, MissingCredentials, UnknownExchange
 
 if TYPE_CHECKING:
-    from .exchange import Exchange
+    from .protocol import ExchangeAPI as Exchange
 
-__all__ = ["main", "render_table"]
+__all__ = ["build_parser", "main"]
 
 EXIT_OK, EXIT_EXCHANGE, EXIT_USAGE = 0, 1, 2
 #: Errors that mean the caller's input was wrong (exit 2), as opposed to the venue's (exit 1).
@@ -29,22 +30,9 @@ USAGE_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
-class UsageError(Exception):
-    """Bad command-line input; the message is the one line shown to the user."""
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see '{self.prog} --help')")
-
-
-def render_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A plain-text table with aligned columns."""
-    cells = [[str(h) for h in headers], *[[str(c) for c in row] for row in rows]]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 def _card_rows(cards: Sequence[Capabilities]) -> list[list[str]]:
@@ -80,9 +68,10 @@ def _cmd_capabilities(args: argparse.Namespace) -> int:
 
 
 def _open(args: argparse.Namespace) -> Exchange:
-    from .exchange import open_exchange
+    from .factory import open_exchange  # deferred: offline commands never import ccxt
 
-    return open_exchange(args.exchange, paper=getattr(args, "paper", False))
+    exchange_id: str = args.exchange
+    return open_exchange(exchange_id, paper=bool(getattr(args, "paper", False)))
 
 
 def _run(args: argparse.Namespace, body: Callable[[Exchange], Awaitable[str]]) -> int:

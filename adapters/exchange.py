@@ -1,9 +1,11 @@
-"""``Exchange``: the typed adapter over one ccxt.pro client, and ``open_exchange``.
+"""``Exchange``: the typed adapter over one ccxt.pro client (open it with
+:func:`adapters.factory.open_exchange`).
 
 All order placement goes through one pipeline (:meth:`Exchange.create_order`): the request
 model validates itself, then the capability table, the market rules, the venue translation
 and the client order id, and only then the ccxt call. Anything that fails before the ccxt
-call raises a typed error and sends nothing.
+call raises a typed error and sends nothing. Answers become models through
+:mod:`adapters.convert`; streams run in :mod:`adapters.streams`.
 """
 
 from __future__ import annotations
@@ -12,15 +14,30 @@ import asyncio
 import difflib
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from decimal import Decimal
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from functools import partial
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, TypeVar
 
+import aiohttp
+import ccxt
+
+from . import streams
 from .capabilities import Capabilities, capabilities
+from .convert import (
+    candle_from_ccxt,
+    checked_balances,
+    fill_from_ccxt,
+    market_from_ccxt,
+    order_from_ccxt,
+    priced,
+    read_answer,
+    ticker_from_ccxt,
+    trade_from_ccxt,
+    trading_fee_from_ccxt,
+)
 from .credentials import Credentials, load_credentials
-from .enums import OrderStatus, OrderType, Side
+from .enums import OrderStatus
 from .errors import (
     AdapterError,
     ClockSkew,
@@ -34,7 +51,6 @@ from .errors import (
     from_ccxt,
 )
 from .models import (
-    Balance,
     Balances,
     Candle,
     Fill,
@@ -47,60 +63,16 @@ from .models import (
     TradingFee,
     to_decimal,
 )
+from .redact import RedactingLogger
 from .retry import RetryPolicy, parse_retry_after
+from .rules import check_market_rules
+from .streams import StreamPolicy
 from .venues import Venue, get_venue
 
-if TYPE_CHECKING:
-    from .streams import StreamPolicy
-
-__all__ = ["Exchange", "open_exchange"]
+__all__ = ["Exchange"]
 
 log = logging.getLogger("adapters")
 T = TypeVar("T")
-
-_CCXT_TYPES = {
-    "limit": OrderType.LIMIT,
-    "market": OrderType.MARKET,
-    "limit_maker": OrderType.LIMIT_MAKER,
-}
-_CCXT_STATUS = {
-    "closed": OrderStatus.FILLED,
-    "canceled": OrderStatus.CANCELED,
-    "cancelled": OrderStatus.CANCELED,
-    "expired": OrderStatus.EXPIRED,
-    "rejected": OrderStatus.REJECTED,
-}
-
-
-class _RedactingLogger:
-    """A logger for the ccxt client that masks this client's credentials in every record."""
-
-    def __init__(self, logger: logging.Logger, secrets: Iterable[str]) -> None:
-        self._logger = logger
-        self._secrets = tuple(s for s in secrets if s)
-
-    def _emit(self, level: int, msg: object, *args: object) -> None:
-        if not self._logger.isEnabledFor(level):
-            return
-        text = str(msg) % args if args else str(msg)
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        self._logger.log(level, "%s", text)
-
-    def debug(self, msg: object, *args: object, **_: object) -> None:
-        self._emit(logging.DEBUG, msg, *args)
-
-    def info(self, msg: object, *args: object, **_: object) -> None:
-        self._emit(logging.INFO, msg, *args)
-
-    def warning(self, msg: object, *args: object, **_: object) -> None:
-        self._emit(logging.WARNING, msg, *args)
-
-    def error(self, msg: object, *args: object, **_: object) -> None:
-        self._emit(logging.ERROR, msg, *args)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._logger, name)
 
 
 class Exchange:
@@ -113,10 +85,14 @@ class Exchange:
         credentials: Credentials | None = None,
         env_file: str | os.PathLike[str] | None = None,
         retry: RetryPolicy | None = None,
+        streams: StreamPolicy | None = None,
         timeout_ms: int = 10_000,
         config: Mapping[str, Any] | None = None,
         client_order_id_prefix: str = "",
+        client_class: type[Any] | None = None,
     ) -> None:
+        """See :func:`adapters.open_exchange`. ``client_class`` replaces the venue's ccxt.pro
+        class (the paper exchange passes the same class with its market-data taps)."""
         self._caps = capabilities(exchange_id)
         self._venue: Venue = get_venue(exchange_id)
         # Checked now (alphanumeric, leaves room for uniqueness) so a bad prefix fails at
@@ -125,6 +101,9 @@ class Exchange:
         self._client_order_id_prefix = client_order_id_prefix
         self._credentials = credentials or load_credentials(self._caps.id, env_file=env_file)
         self.retry = retry or RetryPolicy()
+        #: Reconnect, backoff and watchdog settings of this exchange's streams; None means
+        #: ``StreamPolicy()``. Read when a stream starts.
+        self.stream_policy: StreamPolicy | None = streams
         log.debug(
             "%s: timeout %d ms; retry policy: %s; client order id prefix %r",
             self._caps.id, timeout_ms, self.retry.describe(), client_order_id_prefix,
@@ -134,11 +113,11 @@ class Exchange:
             "enableRateLimit": True,
             "timeout": timeout_ms,
             # ccxt logs each request's headers (the API key among them) at DEBUG.
-            "logger": _RedactingLogger(logging.getLogger("ccxt.base.exchange"), secrets.values()),
+            "logger": RedactingLogger(logging.getLogger("ccxt.base.exchange"), secrets.values()),
             **secrets,
             **(config or {}),
         }
-        self._client: Any = self._venue.client_class()(client_config)
+        self._client: Any = (client_class or self._venue.client_class())(client_config)
         self._markets: dict[str, Market] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -179,6 +158,11 @@ class Exchange:
     def capabilities(self) -> Capabilities:
         """This exchange's connector card."""
         return self._caps
+
+    def require_credentials(self) -> None:
+        """Raise :class:`MissingCredentials` unless this exchange holds API keys (checked
+        before any private call or stream sends anything)."""
+        self._credentials.require(self._caps.id)
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -233,17 +217,7 @@ class Exchange:
                         "the venue's, now compensated", self._caps.id, refusal, offset)  # fmt: skip
 
     def _parse(self, what: str, convert: Callable[[], T]) -> T:
-        """Run a ccxt -> model conversion; an answer with missing fields or wrong types
-        becomes a typed error, never a ``KeyError``/``TypeError`` from inside the adapter."""
-        try:
-            return convert()
-        except AdapterError:
-            raise
-        except (LookupError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
-            text = str(exc).splitlines()[0][:160] if str(exc) else ""
-            raise UnreadableAnswer(
-                f"{self._caps.id}: unreadable answer to {what}: {type(exc).__name__}: {text}"
-            ) from exc
+        return read_answer(self._caps.id, what, convert)
 
     async def _read(
         self, what: str, call: Callable[[], Awaitable[T]], *, private: bool = False
@@ -267,7 +241,7 @@ class Exchange:
 
             def spot_markets() -> dict[str, Market]:
                 markets = {
-                    symbol: self._market_from_ccxt(m)
+                    symbol: market_from_ccxt(m)
                     for symbol, m in raw.items()
                     if m.get("spot", m.get("type") == "spot")
                 }
@@ -290,31 +264,13 @@ class Exchange:
             )
         return found
 
-    def _market_from_ccxt(self, m: Mapping[str, Any]) -> Market:
-        precision = m.get("precision") or {}
-        limits = m.get("limits") or {}
-        return Market(
-            symbol=m["symbol"],
-            venue_id=str(m["id"]),
-            base=m["base"],
-            quote=m["quote"],
-            active=m.get("active") is not False,
-            price_increment=precision.get("price"),
-            amount_increment=precision.get("amount"),
-            min_amount=(limits.get("amount") or {}).get("min"),
-            min_cost=(limits.get("cost") or {}).get("min"),
-            maker_fee=m.get("maker"),
-            taker_fee=m.get("taker"),
-            info=m.get("info"),
-        )
-
     # -- public market data ----------------------------------------------------------------
 
     async def fetch_ticker(self, symbol: str) -> Ticker:
         """Best bid/ask, last price and 24h statistics."""
         await self.market(symbol)
         t = await self._read(f"fetch_ticker {symbol}", lambda: self._client.fetch_ticker(symbol))
-        return self._parse("fetch_ticker", lambda: _priced(ticker_from_ccxt(t)))
+        return self._parse("fetch_ticker", lambda: priced(ticker_from_ccxt(t)))
 
     async def fetch_order_book(self, symbol: str, limit: int | None = None) -> OrderBook:
         """An order book snapshot, best levels first (at most ``limit`` a side)."""
@@ -357,7 +313,7 @@ class Exchange:
     async def fetch_balance(self) -> Balances:
         """Free, used and total balance per currency."""
         raw = await self._read("fetch_balance", self._client.fetch_balance, private=True)
-        return self._parse("fetch_balance", lambda: _checked_balances(raw))
+        return self._parse("fetch_balance", lambda: checked_balances(raw))
 
     async def fetch_trading_fee(self, symbol: str) -> TradingFee:
         """The account's maker/taker fee for ``symbol``, as fractions (0.0015 = 0.15%)."""
@@ -368,15 +324,7 @@ class Exchange:
             private=True,
         )
         scale = self._venue.fee_scale
-        return self._parse(
-            "fetch_trading_fee",
-            lambda: TradingFee(
-                symbol=symbol,
-                maker=_dec(raw.get("maker")) * scale,
-                taker=_dec(raw.get("taker")) * scale,
-                info=raw.get("info"),
-            ),
-        )
+        return self._parse("fetch_trading_fee", lambda: trading_fee_from_ccxt(symbol, raw, scale))
 
     async def fetch_order(self, order_id: str, symbol: str) -> Order:
         """One order by the venue's id."""
@@ -627,204 +575,38 @@ class Exchange:
 
     # -- streams (adapters.streams: reconnect, watchdog, typed items) -----------------------
 
-    #: Reconnect, backoff and watchdog settings of this exchange's streams; None means
-    #: ``StreamPolicy()``. Read when a stream starts.
-    stream_policy: StreamPolicy | None = None
-
     def watch_order_book(self, symbol: str, depth: int | None = None) -> AsyncIterator[OrderBook]:
         """``async for book in ex.watch_order_book("BTC/USD")``: a copy of the book each time
         it changes, at most ``depth`` levels a side. Reconnects and rebuilds by itself."""
-        from . import streams
-
         return streams.watch_order_book(self, symbol, depth)
 
     def watch_trades(self, symbol: str) -> AsyncIterator[Trade]:
         """Every public trade of ``symbol``, one at a time, oldest first."""
-        from . import streams
-
         return streams.watch_trades(self, symbol)
 
     def watch_ticker(self, symbol: str) -> AsyncIterator[Ticker]:
         """Tickers as the venue pushes them; raises :class:`UnsupportedFeature` where the
         venue has no ticker channel (Bitstamp)."""
-        from . import streams
-
         return streams.watch_ticker(self, symbol)
 
     def watch_candles(self, symbol: str, timeframe: str = "1m") -> AsyncIterator[Candle]:
         """Candles as they form; the same ``timestamp`` comes again while the candle changes.
         BitMart: kline channel; Bitstamp: ``fetch_ohlcv`` polled on each candle boundary."""
-        from . import streams
-
         return streams.watch_candles(self, symbol, timeframe)
 
     def watch_orders(self, symbol: str | None = None) -> AsyncIterator[Order]:
         """The account's orders each time one changes. Needs credentials (checked before
         anything is sent); Bitstamp needs a ``symbol``."""
-        from . import streams
-
         return streams.watch_orders(self, symbol)
 
     def watch_my_trades(self, symbol: str | None = None) -> AsyncIterator[Fill]:
         """Each execution of the account's orders, once. Needs credentials; Bitstamp needs
         a ``symbol``."""
-        from . import streams
-
         return streams.watch_my_trades(self, symbol)
 
     def watch_balance(self) -> AsyncIterator[Balances]:
         """The account's balances each time they change (BitMart). Needs credentials."""
-        from . import streams
-
         return streams.watch_balance(self)
-
-
-def open_exchange(
-    exchange_id: str,
-    *,
-    credentials: Credentials | None = None,
-    paper: bool = False,
-    env_file: str | os.PathLike[str] | None = None,
-    retry: RetryPolicy | None = None,
-    timeout_ms: int = 10_000,
-    config: Mapping[str, Any] | None = None,
-    client_order_id_prefix: str = "",
-    source: str | os.PathLike[str] | None = None,
-    replay_pace: float | Literal["recorded"] | None = None,
-    ledger: Any = None,
-    account: str = "default",
-    initial_balances: Mapping[str, Any] | None = None,
-    maker_fee: Any = None,
-    taker_fee: Any = None,
-    queue: str = "conservative",
-) -> Exchange:
-    """Open a typed adapter for ``exchange_id`` (``bitstamp``, ``bitmart`` or ``*_paper_trade``).
-
-    Use it as an async context manager so the connection is closed::
-
-        async with open_exchange("bitstamp") as ex:
-            ticker = await ex.fetch_ticker("BTC/USD")
-
-    Credentials come from ``credentials``, else the environment, else ``env_file``
-    (default ``./.env``). Public calls need none.
-
-    ``paper=True`` (or a ``*_paper_trade`` id) returns a
-    :class:`~adapters.paper.exchange.PaperExchange`: the same interface with simulated
-    orders, needing no keys. Only paper trading takes ``source`` (a recorded session to
-    replay instead of the live public feed) and ``replay_pace``, ``ledger``/``account``,
-    ``initial_balances``, ``maker_fee``/``taker_fee`` and ``queue``; see ``PaperExchange``.
-    """
-    caps = capabilities(exchange_id)
-    if paper or caps.paper:
-        from .paper.exchange import PaperExchange  # deferred: paper pulls in sqlite and replay
-
-        return PaperExchange(
-            caps.id,
-            source=source,
-            replay_pace=replay_pace,
-            ledger=ledger,
-            account=account,
-            initial_balances=initial_balances,
-            maker_fee=maker_fee,
-            taker_fee=taker_fee,
-            queue=queue,
-            retry=retry,
-            timeout_ms=timeout_ms,
-            config=config,
-            client_order_id_prefix=client_order_id_prefix,
-        )
-    paper_only = {
-        "source": source is not None,
-        "replay_pace": replay_pace is not None,
-        "ledger": ledger is not None,
-        "account": account != "default",
-        "initial_balances": initial_balances is not None,
-        "maker_fee": maker_fee is not None,
-        "taker_fee": taker_fee is not None,
-        "queue": queue != "conservative",
-    }
-    if any(paper_only.values()):
-        given = ", ".join(name for name, used in paper_only.items() if used)
-        raise TypeError(
-            f"{given}: paper trading options; pass paper=True or use {caps.paper_trade_id}"
-        )
-    return Exchange(
-        caps.id,
-        credentials=credentials,
-        env_file=env_file,
-        retry=retry,
-        timeout_ms=timeout_ms,
-        config=config,
-        client_order_id_prefix=client_order_id_prefix,
-    )
-
-
-# -- market rules (shared by the live and paper pipelines) -----------------------------------
-
-
-def check_market_rules(request: OrderRequest, market: Market) -> None:
-    """Raise :class:`InvalidOrderRequest` if ``request`` breaks ``market``'s trading rules."""
-    sym = market.symbol
-    if not market.active:
-        raise InvalidOrderRequest(f"market {sym} is not active for trading")
-    if market.amount_increment and _off_grid("amount", request.amount, market.amount_increment):
-        raise InvalidOrderRequest(
-            f"amount {request.amount} is not a multiple of {sym}'s amount increment "
-            f"{market.amount_increment}"
-        )
-    if (
-        request.price is not None
-        and market.price_increment
-        and _off_grid("price", request.price, market.price_increment)
-    ):
-        raise InvalidOrderRequest(
-            f"price {request.price} is not a multiple of {sym}'s price increment "
-            f"{market.price_increment}"
-        )
-    if market.min_amount is not None and request.amount < market.min_amount:
-        raise InvalidOrderRequest(
-            f"amount {request.amount} is below {sym}'s minimum amount "
-            f"{market.min_amount} {market.base}"
-        )
-    notional = request.notional
-    if notional is not None and market.min_cost is not None and notional < market.min_cost:
-        raise InvalidOrderRequest(
-            f"order value {notional} {market.quote} is below {sym}'s minimum cost "
-            f"{market.min_cost} {market.quote}"
-        )
-
-
-def _off_grid(field: str, value: Decimal, step: Decimal) -> bool:
-    """Whether ``value`` is not a whole multiple of ``step``."""
-    try:
-        return bool(value % step)
-    except ArithmeticError:
-        # decimal.InvalidOperation: the quotient needs more digits than the context holds,
-        # i.e. the number is absurdly large for the market's step.
-        raise InvalidOrderRequest(
-            f"{field} {value} is out of range (too many digits at the market's step {step})"
-        ) from None
-
-
-# -- ccxt -> models --------------------------------------------------------------------------
-
-
-def _priced(ticker: Ticker) -> Ticker:
-    # Both venues always send bid and ask; ccxt fills a missing ``last`` from other fields
-    # (BitMart: open * (1 + fluctuation)), so ``last`` alone proves nothing.
-    if ticker.bid is None and ticker.ask is None:
-        raise ValueError("the ticker answer carries neither bid nor ask")
-    return ticker
-
-
-def _checked_balances(raw: Mapping[str, Any]) -> Balances:
-    # ccxt turns a row it cannot read into a currency with no numbers at all; a real
-    # balance row always carries some.
-    sides = [raw.get(k) or {} for k in ("free", "used", "total")]
-    for currency in set().union(*sides):
-        if all(side.get(currency) is None for side in sides):
-            raise ValueError(f"the balance of {currency!r} carries no amount")
-    return balances_from_ccxt(raw)
 
 
 def _outcome_unknown(err: AdapterError) -> bool:
@@ -834,9 +616,6 @@ def _outcome_unknown(err: AdapterError) -> bool:
     cause = err.__cause__
     if cause is None:
         return False
-    import aiohttp
-    import ccxt
-
     if isinstance(cause, ccxt.BadResponse) or not isinstance(cause, ccxt.BaseError):
         # ccxt could not read the answer, or its parser failed on it.
         return True
@@ -852,160 +631,4 @@ def _same_order(raw: Mapping[str, Any], request: OrderRequest) -> bool:
         raw.get("symbol") in (None, request.symbol)
         and raw.get("side") in (None, request.side.value)
         and (amount is None or amount == request.amount)
-    )
-
-
-def _dec(value: Any) -> Decimal:
-    return to_decimal(value) or Decimal(0)
-
-
-_TICKER_FIELDS = {
-    "bid": "bid",
-    "bid_volume": "bidVolume",
-    "ask": "ask",
-    "ask_volume": "askVolume",
-    "last": "last",
-    "open": "open",
-    "high": "high",
-    "low": "low",
-    "vwap": "vwap",
-    "base_volume": "baseVolume",
-    "quote_volume": "quoteVolume",
-}
-
-
-def ticker_from_ccxt(t: Mapping[str, Any]) -> Ticker:
-    """A ccxt ticker as a :class:`Ticker`.
-
-    Built with ``model_construct``: every field is converted here by ``to_decimal``, so
-    pydantic's validation pass would only repeat it (it was a quarter of the call's cost).
-    """
-    fields: dict[str, Any] = {k: to_decimal(t.get(v)) for k, v in _TICKER_FIELDS.items()}
-    fields.update(symbol=t["symbol"], timestamp=t.get("timestamp"), info=t.get("info"))
-    return Ticker.model_construct(**fields)
-
-
-def trade_from_ccxt(t: Mapping[str, Any]) -> Trade:
-    """A ccxt public trade as a :class:`Trade`."""
-    side = t.get("side")
-    return Trade(
-        symbol=t["symbol"],
-        id=None if t.get("id") is None else str(t["id"]),
-        timestamp=t.get("timestamp"),
-        side=Side(side) if side else None,
-        price=t["price"],
-        amount=t["amount"],
-        cost=t.get("cost"),
-        info=t.get("info"),
-    )
-
-
-def candle_from_ccxt(symbol: str, timeframe: str, row: list[Any]) -> Candle:
-    """A ccxt OHLCV row ``[ts, o, h, l, c, v]`` as a :class:`Candle`."""
-    return Candle(
-        symbol=symbol,
-        timeframe=timeframe,
-        timestamp=int(row[0]),
-        open=row[1],
-        high=row[2],
-        low=row[3],
-        close=row[4],
-        volume=row[5] if len(row) > 5 else None,
-    )
-
-
-def balances_from_ccxt(raw: Mapping[str, Any]) -> Balances:
-    """ccxt's balance structure as :class:`Balances`."""
-    free, used, total = raw.get("free") or {}, raw.get("used") or {}, raw.get("total") or {}
-    assets = {
-        cur: Balance(
-            currency=cur,
-            free=_dec(free.get(cur)),
-            used=_dec(used.get(cur)),
-            total=_dec(total.get(cur)),
-        )
-        for cur in sorted(set(free) | set(used) | set(total))
-    }
-    return Balances(assets=assets, timestamp=raw.get("timestamp"), info=raw.get("info"))
-
-
-def order_from_ccxt(
-    o: Mapping[str, Any],
-    *,
-    symbol: str | None = None,
-    request: OrderRequest | None = None,
-    client_order_id: str | None = None,
-    default_status: OrderStatus | None = OrderStatus.OPEN,
-) -> Order:
-    """A ccxt order as an :class:`Order`.
-
-    Venues answer a create or cancel with a few fields only; what the venue did not echo
-    is taken from the request that produced it. ``default_status`` is the status of an
-    answer that carries none; None means an answer without a status is malformed
-    (``ValueError``), as for order queries.
-    """
-    order_id = o.get("id")
-    if order_id is None or order_id == "":
-        raise ValueError("the order answer carries no order id")
-    filled = to_decimal(o.get("filled"))
-    status = _CCXT_STATUS.get(str(o.get("status")))
-    if status is None:
-        if o.get("status") == "open" and filled:
-            status = OrderStatus.PARTIALLY_FILLED
-        elif o.get("status") == "open":
-            status = OrderStatus.OPEN
-        elif default_status is None:
-            raise ValueError("the order answer carries no status")
-        else:
-            status = default_status
-    order_type = _CCXT_TYPES.get(str(o.get("type")))
-    if order_type is OrderType.LIMIT and o.get("postOnly"):
-        order_type = OrderType.LIMIT_MAKER
-    if request is not None:
-        order_type = request.type
-    side = o.get("side") or (request.side.value if request else None)
-    fee = o.get("fee") or {}
-    return Order(
-        id=str(order_id),
-        client_order_id=o.get("clientOrderId") or client_order_id,
-        symbol=o.get("symbol") or (request.symbol if request else symbol) or "",
-        side=Side(side) if side else Side.BUY,
-        type=order_type,
-        status=status,
-        price=o.get("price")
-        if o.get("price") is not None
-        else (request.price if request else None),
-        amount=o.get("amount")
-        if o.get("amount") is not None
-        else (request.amount if request else None),
-        filled=filled,
-        remaining=o.get("remaining"),
-        average=o.get("average"),
-        cost=o.get("cost"),
-        fee=fee.get("cost"),
-        fee_currency=fee.get("currency"),
-        timestamp=o.get("timestamp"),
-        last_update_timestamp=o.get("lastUpdateTimestamp"),
-        info=o.get("info"),
-    )
-
-
-def fill_from_ccxt(t: Mapping[str, Any]) -> Fill:
-    """A ccxt "my trade" as a :class:`Fill`."""
-    fee = t.get("fee") or {}
-    side = t.get("side")
-    return Fill(
-        id=str(t["id"]),
-        order_id=None if t.get("order") is None else str(t["order"]),
-        client_order_id=t.get("clientOrderId"),
-        symbol=t["symbol"],
-        side=Side(side) if side else None,
-        price=t["price"],
-        amount=t["amount"],
-        cost=t.get("cost"),
-        fee=fee.get("cost"),
-        fee_currency=fee.get("currency"),
-        taker_or_maker=t.get("takerOrMaker"),
-        timestamp=t.get("timestamp"),
-        info=t.get("info"),
     )

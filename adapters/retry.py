@@ -20,11 +20,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+)
 
 from .errors import ExchangeUnavailable, RateLimited
 
-__all__ = ["RetryPolicy", "parse_retry_after"]
+__all__ = ["RetryPolicy", "backoff_seconds", "bounded_retrying", "parse_retry_after", "short"]
 
 log = logging.getLogger("adapters.retry")
 T = TypeVar("T")
@@ -68,8 +75,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait after failed try ``attempt`` (1-based); honours ``Retry-After``."""
-        base: float = min(self.max_backoff, self.initial_backoff * 2.0 ** (attempt - 1))
-        wait = base + random.uniform(0, base * self.jitter)
+        wait = backoff_seconds(attempt, self.initial_backoff, self.max_backoff, self.jitter)
         return max(wait, retry_after) if retry_after is not None else wait
 
     def describe(self) -> str:
@@ -119,7 +125,7 @@ class RetryPolicy:
                 type(exc).__name__,
                 tries(state),
                 self.attempts,
-                _short(exc),
+                short(exc),
                 state.upcoming_sleep,
             )
 
@@ -139,7 +145,7 @@ class RetryPolicy:
             raise ExchangeUnavailable(
                 f"{what}: no answer after {number} tries in "
                 f"{self.max_time - max(left, 0.0):.2f}s; last error: {type(exc).__name__}: "
-                f"{_short(exc)}"
+                f"{short(exc)}"
             ) from exc
 
         async def attempt() -> T:
@@ -163,7 +169,7 @@ class RetryPolicy:
             if out_of_budget(1, first_wait):
                 fail(exc, 1)
             log.debug("%s: %s on try 1/%d (%s); retrying in %.3fs", what,
-                      type(exc).__name__, self.attempts, _short(exc), first_wait)  # fmt: skip
+                      type(exc).__name__, self.attempts, short(exc), first_wait)  # fmt: skip
             await asyncio.sleep(first_wait)
 
         retrying = AsyncRetrying(
@@ -174,6 +180,34 @@ class RetryPolicy:
             retry_error_callback=give_up,
         )
         return await retrying(attempt)
+
+
+def backoff_seconds(attempt: int, initial: float, maximum: float, jitter: float) -> float:
+    """The wait after failed try ``attempt`` (1-based): ``initial * 2**(attempt-1)``, capped
+    at ``maximum``, plus up to ``jitter`` of that at random (REST retries and stream
+    reconnects alike)."""
+    base: float = min(maximum, initial * 2.0 ** (attempt - 1))
+    return base + random.uniform(0, base * jitter)
+
+
+def bounded_retrying(
+    *,
+    attempts: int,
+    seconds: float,
+    wait: Callable[[int], float],
+    retryable: Callable[[BaseException], bool],
+    give_up: Callable[[RetryCallState], Any],
+    before_sleep: Callable[[RetryCallState], None] | None = None,
+) -> AsyncRetrying:
+    """A tenacity loop bounded by ``attempts`` tries and ``seconds`` in all, waiting
+    ``wait(attempt)`` between tries and calling ``give_up`` when the bounds are reached."""
+    return AsyncRetrying(
+        stop=stop_after_attempt(attempts) | stop_after_delay(seconds),
+        wait=lambda state: wait(state.attempt_number),
+        retry=retry_if_exception(retryable),
+        before_sleep=before_sleep,
+        retry_error_callback=give_up,
+    )
 
 
 def parse_retry_after(headers: Mapping[str, Any] | None) -> float | None:
@@ -199,6 +233,7 @@ def parse_retry_after(headers: Mapping[str, Any] | None) -> float | None:
     return max(seconds, 0.0)
 
 
-def _short(exc: BaseException | None, limit: int = 200) -> str:
+def short(exc: BaseException | None, limit: int = 200) -> str:
+    """An error's text cut to ``limit`` characters, for log lines and error messages."""
     text = str(exc) if exc is not None else ""
     return text if len(text) <= limit else text[: limit - 3] + "..."

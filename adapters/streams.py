@@ -39,7 +39,7 @@ What a stream adds to ccxt.pro:
 Bitstamp has no candle channel: :func:`watch_candles` polls ``fetch_ohlcv`` on every candle
 boundary (plus :attr:`StreamPolicy.candle_poll_delay`) and yields the candles that changed.
 
-Settings: ``ex.stream_policy = StreamPolicy(...)`` (see :class:`StreamPolicy`).
+Settings: ``open_exchange(..., streams=StreamPolicy(...))`` (see :class:`StreamPolicy`).
 """
 
 from __future__ import annotations
@@ -51,14 +51,23 @@ import math
 import random
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, NoReturn, TypeVar
+from typing import Any, ClassVar, Generic, NoReturn, Protocol, TypeVar
 
-from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt, stop_after_delay
+from tenacity import RetryCallState
 
-from .capabilities import Stream
+from .capabilities import Capabilities, Stream
+from .convert import (
+    balances_from_ccxt,
+    candle_from_ccxt,
+    fill_from_ccxt,
+    order_from_ccxt,
+    read_answer,
+    ticker_from_ccxt,
+    trade_from_ccxt,
+)
 from .enums import OrderStatus
 from .errors import (
     AdapterError,
@@ -70,14 +79,16 @@ from .errors import (
     OrderNotFound,
     OrderRejected,
     UnsupportedFeature,
+    from_ccxt,
 )
-from .models import Balances, Candle, Fill, Order, OrderBook, Ticker, Trade
-
-if TYPE_CHECKING:
-    from .exchange import Exchange
+from .models import Balances, Candle, Fill, Market, Order, OrderBook, Ticker, Trade
+from .retry import backoff_seconds, bounded_retrying, short
+from .venues.base import Venue
+from .venues.ws import StreamSilent
 
 __all__ = [
     "DEFAULT_SILENCE",
+    "StreamHost",
     "StreamPolicy",
     "watch_balance",
     "watch_candles",
@@ -118,14 +129,12 @@ _FATAL = (
     OrderNotFound,
     OrderRejected,
 )
-# ccxt subscription keys that are not data subscriptions (BitMart's login).
-_AUTH_HASHES = frozenset({"authenticated"})
 _MISSING = object()
 
 
 @dataclass(frozen=True, slots=True)
 class StreamPolicy:
-    """How streams reconnect and when the watchdog trips. Set ``ex.stream_policy``.
+    """How streams reconnect and when the watchdog trips: ``open_exchange(..., streams=...)``.
 
     After a failure the first reconnect starts within ``initial_backoff`` seconds (at
     random, so many clients do not reconnect in step); a failed attempt waits
@@ -166,8 +175,27 @@ class StreamPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait after failed reconnect attempt ``attempt`` (1-based)."""
-        base: float = min(self.max_backoff, self.initial_backoff * 2.0 ** (attempt - 1))
-        return base + random.uniform(0, base * self.jitter)
+        return backoff_seconds(attempt, self.initial_backoff, self.max_backoff, self.jitter)
+
+
+class StreamHost(Protocol):
+    """What a stream needs of the exchange it runs on (:class:`adapters.exchange.Exchange`
+    provides it; streams never import it, so the exchange can import them)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def client(self) -> Any: ...
+    @property
+    def venue(self) -> Venue: ...
+    @property
+    def stream_policy(self) -> StreamPolicy | None: ...
+    def capabilities(self) -> Capabilities: ...
+    def require_credentials(self) -> None: ...
+    async def market(self, symbol: str) -> Market: ...
+    async def fetch_ohlcv(
+        self, symbol: str, timeframe: str = ..., since: int | None = ..., limit: int | None = ...
+    ) -> list[Candle]: ...
 
 
 # --------------------------------------------------------------------------------------------
@@ -175,7 +203,7 @@ class StreamPolicy:
 
 
 def watch_order_book(
-    ex: Exchange, symbol: str, depth: int | None = None
+    ex: StreamHost, symbol: str, depth: int | None = None
 ) -> AsyncIterator[OrderBook]:
     """The order book of ``symbol`` each time it changes, at most ``depth`` levels a side."""
     ex.capabilities().require_stream(Stream.ORDER_BOOK)
@@ -184,19 +212,19 @@ def watch_order_book(
     return _BookFeed(ex, symbol, depth=depth).run()
 
 
-def watch_trades(ex: Exchange, symbol: str) -> AsyncIterator[Trade]:
+def watch_trades(ex: StreamHost, symbol: str) -> AsyncIterator[Trade]:
     """Every public trade of ``symbol``, oldest first."""
     ex.capabilities().require_stream(Stream.TRADES)
     return _TradeFeed(ex, symbol).run()
 
 
-def watch_ticker(ex: Exchange, symbol: str) -> AsyncIterator[Ticker]:
+def watch_ticker(ex: StreamHost, symbol: str) -> AsyncIterator[Ticker]:
     """The ticker of ``symbol`` each time the venue pushes one (BitMart only)."""
     ex.capabilities().require_stream(Stream.TICKER)
     return _TickerFeed(ex, symbol).run()
 
 
-def watch_candles(ex: Exchange, symbol: str, timeframe: str = "1m") -> AsyncIterator[Candle]:
+def watch_candles(ex: StreamHost, symbol: str, timeframe: str = "1m") -> AsyncIterator[Candle]:
     """Candles of ``symbol`` as they form: a candle comes again while it changes (a later
     item with the same ``timestamp`` supersedes the earlier one).
 
@@ -213,28 +241,28 @@ def watch_candles(ex: Exchange, symbol: str, timeframe: str = "1m") -> AsyncIter
     return _CandleFeed(ex, symbol, timeframe=timeframe).run()
 
 
-def watch_orders(ex: Exchange, symbol: str | None = None) -> AsyncIterator[Order]:
+def watch_orders(ex: StreamHost, symbol: str | None = None) -> AsyncIterator[Order]:
     """The account's orders each time one changes (placed, filled, cancelled)."""
     _check_private(ex, Stream.ORDERS, symbol)
     return _OrderFeed(ex, symbol).run()
 
 
-def watch_my_trades(ex: Exchange, symbol: str | None = None) -> AsyncIterator[Fill]:
+def watch_my_trades(ex: StreamHost, symbol: str | None = None) -> AsyncIterator[Fill]:
     """Each execution of the account's orders, once."""
     _check_private(ex, Stream.MY_TRADES, symbol)
     return _FillFeed(ex, symbol).run()
 
 
-def watch_balance(ex: Exchange) -> AsyncIterator[Balances]:
+def watch_balance(ex: StreamHost) -> AsyncIterator[Balances]:
     """The account's balances each time they change (BitMart)."""
     _check_private(ex, Stream.BALANCE, None)
     return _BalanceFeed(ex, None).run()
 
 
-def _check_private(ex: Exchange, stream: Stream, symbol: str | None) -> None:
+def _check_private(ex: StreamHost, stream: Stream, symbol: str | None) -> None:
     ex.capabilities().require_stream(stream)
     # Before anything is sent: no token request, no login.
-    ex._credentials.require(ex.id)
+    ex.require_credentials()
     if symbol is None and ex.venue.private_streams_per_market:
         raise UnsupportedFeature(
             f"{ex.id} streams {stream.value} per market; pass a symbol, e.g. "
@@ -242,7 +270,7 @@ def _check_private(ex: Exchange, stream: Stream, symbol: str | None) -> None:
         )
 
 
-def _candle_timeframes(ex: Exchange) -> list[str]:
+def _candle_timeframes(ex: StreamHost) -> list[str]:
     client = ex.client
     if ex.venue.candles_by_polling:
         return list(client.timeframes or {})
@@ -282,7 +310,7 @@ class _Feed(Generic[T]):
 
     def __init__(
         self,
-        ex: Exchange,
+        ex: StreamHost,
         symbol: str | None,
         *,
         timeframe: str | None = None,
@@ -396,7 +424,7 @@ class _Feed(Generic[T]):
                 unreadable += 1
                 if unreadable >= self.policy.reconnect_attempts:
                     raise error from exc
-                log.warning("%s: skipped what ccxt returned: %s", self.describe(), _short(error))
+                log.warning("%s: skipped what ccxt returned: %s", self.describe(), short(error))
                 continue
             if items:
                 return items
@@ -421,7 +449,11 @@ class _Feed(Generic[T]):
             raise _Closed from exc
         if not isinstance(exc, Exception):
             raise exc
-        error = exc if isinstance(exc, AdapterError) else self.ex._error(exc)
+        error = (
+            exc
+            if isinstance(exc, AdapterError)
+            else from_ccxt(exc, exchange=self.ex.id, classify=self.ex.venue.classify_error)
+        )
         if isinstance(error, _FATAL):
             if error is exc:
                 raise error
@@ -431,40 +463,41 @@ class _Feed(Generic[T]):
     def _retryable(self, exc: BaseException) -> bool:
         if not isinstance(exc, Exception):
             return False
-        error = exc if isinstance(exc, AdapterError) else self.ex._error(exc)
+        error = (
+            exc
+            if isinstance(exc, AdapterError)
+            else from_ccxt(exc, exchange=self.ex.id, classify=self.ex.venue.classify_error)
+        )
         return not isinstance(error, _FATAL)
 
     async def _recover(self, exc: BaseException) -> Any:
         """Reconnect until a watch answers again; returns its answer."""
         error = self._classify(exc)
-        log.info("%s: %s: %s; reconnecting", self.describe(), type(exc).__name__, _short(error))
+        log.info("%s: %s: %s; reconnecting", self.describe(), type(exc).__name__, short(error))
         started = self._loop.time()
         policy = self.policy
-
-        def wait(state: RetryCallState) -> float:
-            return policy.backoff(state.attempt_number)
 
         def before_sleep(state: RetryCallState) -> None:
             failed = state.outcome.exception() if state.outcome else None
             log.info("%s: reconnect attempt %d/%d failed (%s: %s); next in %.2fs",
                      self.describe(), state.attempt_number, policy.reconnect_attempts,
-                     type(failed).__name__, _short(failed), state.upcoming_sleep)  # fmt: skip
+                     type(failed).__name__, short(failed), state.upcoming_sleep)  # fmt: skip
 
         def give_up(state: RetryCallState) -> NoReturn:
             failed = state.outcome.exception() if state.outcome else exc
             raise ExchangeUnavailable(
                 f"{self.describe()}: no data after {state.attempt_number} reconnect attempts "
                 f"in {self._loop.time() - started:.2f}s; last error: "
-                f"{type(failed).__name__}: {_short(failed)}"
+                f"{type(failed).__name__}: {short(failed)}"
             ) from failed
 
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(policy.reconnect_attempts)
-            | stop_after_delay(policy.reconnect_time),
-            wait=wait,
-            retry=_retry_if(self._retryable),
+        retrying = bounded_retrying(
+            attempts=policy.reconnect_attempts,
+            seconds=policy.reconnect_time,
+            wait=policy.backoff,
+            retryable=self._retryable,
+            give_up=give_up,
             before_sleep=before_sleep,
-            retry_error_callback=give_up,
         )
         # Spread the reconnects of many clients dropped at once.
         await asyncio.sleep(random.uniform(0, policy.initial_backoff))
@@ -517,8 +550,6 @@ class _Feed(Generic[T]):
             self._trip(timeout)
 
     def _trip(self, timeout: float) -> None:
-        from .venues.ws import StreamSilent
-
         ws = self._clients().get(self._url)
         if ws is not None:
             # Rejects the pending watch (and every other on this connection, which is the
@@ -561,24 +592,13 @@ class _Feed(Generic[T]):
         if ws is None:
             return
         ws.subscriptions.pop(topic.subscribe_hash, None)
-        if all(key in _AUTH_HASHES for key in ws.subscriptions):
+        if all(key in self.ex.venue.auth_subscriptions for key in ws.subscriptions):
             log.debug("%s: last subscription on %s; closing it", self.describe(), topic.url)
             await self._discard(ws)
         elif topic.unsubscribe is not None and not ws.closed():
             # ccxt's own un_watch_* waits for an answer it may never match (BitMart): the
             # frame is sent, the answer is not awaited.
             await ws.send(topic.unsubscribe)
-
-
-def _retry_if(predicate: Callable[[BaseException], bool]) -> Any:
-    from tenacity import retry_if_exception
-
-    return retry_if_exception(predicate)
-
-
-def _short(exc: BaseException | None, limit: int = 200) -> str:
-    text = str(exc) if exc is not None else ""
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # --------------------------------------------------------------------------------------------
@@ -603,9 +623,8 @@ class _TickerFeed(_Feed[Ticker]):
         return await self.client.watch_ticker(self.symbol)
 
     def _collect(self, raw: Any) -> list[Ticker]:
-        from .exchange import ticker_from_ccxt
 
-        return [self.ex._parse("watch_ticker", lambda: ticker_from_ccxt(raw))]
+        return [read_answer(self.ex.id, "watch_ticker", lambda: ticker_from_ccxt(raw))]
 
 
 class _BalanceFeed(_Feed[Balances]):
@@ -615,9 +634,8 @@ class _BalanceFeed(_Feed[Balances]):
         return await self.client.watch_balance()
 
     def _collect(self, raw: Any) -> list[Balances]:
-        from .exchange import balances_from_ccxt
 
-        return [self.ex._parse("watch_balance", lambda: balances_from_ccxt(raw))]
+        return [read_answer(self.ex.id, "watch_balance", lambda: balances_from_ccxt(raw))]
 
 
 class _TradeFeed(_Feed[Trade]):
@@ -627,7 +645,7 @@ class _TradeFeed(_Feed[Trade]):
 
     stream = Stream.TRADES
 
-    def __init__(self, ex: Exchange, symbol: str | None, **kw: Any) -> None:
+    def __init__(self, ex: StreamHost, symbol: str | None, **kw: Any) -> None:
         super().__init__(ex, symbol, **kw)
         self._last: Any = None
         self._after_reconnect = False
@@ -654,7 +672,6 @@ class _TradeFeed(_Feed[Trade]):
         self._after_reconnect = True
 
     def _collect(self, raw: Any) -> list[Trade]:
-        from .exchange import trade_from_ccxt
 
         fresh = _appended_since(self._cache() or raw, self._last, self.describe())
         if not fresh:
@@ -666,7 +683,7 @@ class _TradeFeed(_Feed[Trade]):
                 self._after_reconnect = False
         for t in fresh:
             self._note(t)
-        return self.ex._parse("watch_trades", lambda: [trade_from_ccxt(t) for t in fresh])
+        return read_answer(self.ex.id, "watch_trades", lambda: [trade_from_ccxt(t) for t in fresh])
 
     def _note(self, trade: Any) -> None:
         ts = trade.get("timestamp")
@@ -747,7 +764,7 @@ class _Changes:
 class _OrderFeed(_Feed[Order]):
     stream = Stream.ORDERS
 
-    def __init__(self, ex: Exchange, symbol: str | None, **kw: Any) -> None:
+    def __init__(self, ex: StreamHost, symbol: str | None, **kw: Any) -> None:
         super().__init__(ex, symbol, **kw)
         self._changes = _Changes(once=False)
 
@@ -765,12 +782,12 @@ class _OrderFeed(_Feed[Order]):
         return self._changes.pending(getattr(self.client, "orders", None))
 
     def _collect(self, raw: Any) -> list[Order]:
-        from .exchange import order_from_ccxt
 
         cache = getattr(self.client, "orders", None)
         changed = self._changes.take(cache if cache is not None else raw)
         wanted = [o for o in changed if self.symbol is None or o.get("symbol") == self.symbol]
-        return self.ex._parse(
+        return read_answer(
+            self.ex.id,
             "watch_orders",
             lambda: [order_from_ccxt(o, default_status=OrderStatus.OPEN) for o in wanted],
         )
@@ -779,7 +796,7 @@ class _OrderFeed(_Feed[Order]):
 class _FillFeed(_Feed[Fill]):
     stream = Stream.MY_TRADES
 
-    def __init__(self, ex: Exchange, symbol: str | None, **kw: Any) -> None:
+    def __init__(self, ex: StreamHost, symbol: str | None, **kw: Any) -> None:
         super().__init__(ex, symbol, **kw)
         self._changes = _Changes(once=True)
 
@@ -794,12 +811,13 @@ class _FillFeed(_Feed[Fill]):
         return self._changes.pending(getattr(self.client, "myTrades", None))
 
     def _collect(self, raw: Any) -> list[Fill]:
-        from .exchange import fill_from_ccxt
 
         cache = getattr(self.client, "myTrades", None)
         changed = self._changes.take(cache if cache is not None else raw)
         wanted = [t for t in changed if self.symbol is None or t.get("symbol") == self.symbol]
-        return self.ex._parse("watch_my_trades", lambda: [fill_from_ccxt(t) for t in wanted])
+        return read_answer(
+            self.ex.id, "watch_my_trades", lambda: [fill_from_ccxt(t) for t in wanted]
+        )
 
 
 class _CandleFeed(_Feed[Candle]):
@@ -809,7 +827,7 @@ class _CandleFeed(_Feed[Candle]):
     stream = Stream.CANDLES
     _RECENT = 3
 
-    def __init__(self, ex: Exchange, symbol: str | None, **kw: Any) -> None:
+    def __init__(self, ex: StreamHost, symbol: str | None, **kw: Any) -> None:
         super().__init__(ex, symbol, **kw)
         self._yielded: dict[int, tuple[Any, ...]] = {}
 
@@ -827,7 +845,6 @@ class _CandleFeed(_Feed[Candle]):
             self._yielded[row[0]] = tuple(row)
 
     def _collect(self, raw: Any) -> list[Candle]:
-        from .exchange import candle_from_ccxt
 
         rows = self._rows(raw)
         changed = [r for r in rows[-self._RECENT :] if self._yielded.get(r[0]) != tuple(r)]
@@ -837,8 +854,10 @@ class _CandleFeed(_Feed[Candle]):
             for ts in sorted(self._yielded)[: -self._RECENT]:
                 del self._yielded[ts]
         symbol, timeframe = self.symbol or "", self.timeframe or ""
-        return self.ex._parse(
-            "watch_candles", lambda: [candle_from_ccxt(symbol, timeframe, r) for r in changed]
+        return read_answer(
+            self.ex.id,
+            "watch_candles",
+            lambda: [candle_from_ccxt(symbol, timeframe, r) for r in changed],
         )
 
 
@@ -846,7 +865,7 @@ class _CandleFeed(_Feed[Candle]):
 # Bitstamp candles: REST polling on the candle boundary
 
 
-async def _poll_candles(ex: Exchange, symbol: str, timeframe: str) -> AsyncIterator[Candle]:
+async def _poll_candles(ex: StreamHost, symbol: str, timeframe: str) -> AsyncIterator[Candle]:
     policy = ex.stream_policy or StreamPolicy()
     symbol = (await ex.market(symbol)).symbol
     period = policy.candle_poll_interval or float(ex.client.parse_timeframe(timeframe))
@@ -854,26 +873,23 @@ async def _poll_candles(ex: Exchange, symbol: str, timeframe: str) -> AsyncItera
     yielded: dict[int, Candle] = {}
     since: int | None = None
 
-    def wait(state: RetryCallState) -> float:
-        return policy.backoff(state.attempt_number)
-
     def give_up(state: RetryCallState) -> NoReturn:
         failed = state.outcome.exception() if state.outcome else None
         raise ExchangeUnavailable(
             f"{what}: no answer after {state.attempt_number} polls; last error: "
-            f"{type(failed).__name__}: {_short(failed)}"
+            f"{type(failed).__name__}: {short(failed)}"
         ) from failed
 
     def retryable(exc: BaseException) -> bool:
         return isinstance(exc, AdapterError) and not isinstance(exc, _FATAL)
 
     while True:
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(policy.reconnect_attempts)
-            | stop_after_delay(policy.reconnect_time),
-            wait=wait,
-            retry=_retry_if(retryable),
-            retry_error_callback=give_up,
+        retrying = bounded_retrying(
+            attempts=policy.reconnect_attempts,
+            seconds=policy.reconnect_time,
+            wait=policy.backoff,
+            retryable=retryable,
+            give_up=give_up,
         )
         # The first poll takes the previous candle too (it is final by now); later polls
         # start at the newest candle yielded, which may still have changed.

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import adapters.exchange
+import adapters.factory
 from adapters import (
     InvalidOrderRequest,
     OrderRequest,
@@ -246,7 +247,7 @@ def test_fuzzed_command_lines_exit_0_1_or_2_and_send_nothing_on_2(
         assert not paper, "paper ids and --paper are not generated"
         return venues[exchange_id].exchange(policy=POLICY)
 
-    monkeypatch.setattr(adapters.exchange, "open_exchange", open_fake)
+    monkeypatch.setattr(adapters.factory, "open_exchange", open_fake)
     codes: Counter[int] = Counter()
     exit_2_after_markets: Counter[bool] = Counter()
 

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import argparse
 import re
+import sqlite3
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from ..capabilities import capabilities
+from ..console import UsageError, render_table
 from ..errors import UnknownExchange
+from .engine import plain
+from .ledger import Ledger
 
 __all__ = ["add_paper_commands"]
 
@@ -86,12 +90,7 @@ def add_paper_commands(subparsers: Any) -> None:
     p.set_defaults(func=_cmd_fills)
 
 
-def _ledger(args: argparse.Namespace) -> Any:
-    import sqlite3
-
-    from ..cli import UsageError
-    from .ledger import Ledger
-
+def _ledger(args: argparse.Namespace) -> Ledger:
     try:
         if args.ledger is not None:
             return Ledger(args.ledger, exchange_id=args.exchange, account=args.account)
@@ -104,15 +103,13 @@ def _ledger(args: argparse.Namespace) -> Any:
 def _cmd_demo(args: argparse.Namespace) -> int:
     import asyncio
 
-    from .demo import run_demo
+    from .demo import run_demo  # deferred: the demo needs ccxt, the ledger commands do not
 
     asyncio.run(run_demo(live=args.live, ledger=args.ledger, progress=not args.quiet))
     return 0
 
 
 def _cmd_fund(args: argparse.Namespace) -> int:
-    from .engine import plain
-
     with _ledger(args) as ledger:
         balance = ledger.fund(args.currency, args.amount)
         print(
@@ -130,9 +127,6 @@ def _cmd_reset(args: argparse.Namespace) -> int:
 
 
 def _cmd_balances(args: argparse.Namespace) -> int:
-    from ..cli import render_table
-    from .engine import plain
-
     with _ledger(args) as ledger:
         rows = [
             [b.currency, plain(b.free), plain(b.locked), plain(b.total)] for b in ledger.balances()
@@ -154,8 +148,6 @@ def _cmd_fills(args: argparse.Namespace) -> int:
         if args.csv == "-":
             count = ledger.export_fills_csv(sys.stdout)
         else:
-            from ..cli import UsageError
-
             try:
                 count = ledger.export_fills_csv(Path(args.csv))
             except OSError as exc:

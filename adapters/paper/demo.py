@@ -24,6 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
+from ..console import render_table
 from ..enums import OrderType, Side
 from ..errors import AdapterError, InsufficientFunds, OrderNotFound, OrderRejected
 from ..models import Balance, Fill, Order, OrderBook, OrderRequest
@@ -315,8 +316,6 @@ class _Strategy:
 
 def summary(report: DemoReport, cfg: DemoConfig) -> str:
     """The end-of-run tables as text."""
-    from ..cli import render_table
-
     base, quote = cfg.symbol.split("/")
     zero = Decimal(0)
     statuses = Counter(o.status.value for o in report.orders.values())

@@ -1,7 +1,9 @@
-"""``PaperExchange``: the :class:`~adapters.exchange.Exchange` interface with simulated orders.
+"""``PaperExchange``: the :class:`~adapters.protocol.ExchangeAPI` interface with simulated orders.
 
-Market data (markets, ticker, books, trades, candles) comes from the venue's public API, or
-from a recorded session replayed to the same ccxt.pro client when ``source`` names one.
+Built by composition: a market-data source (an :class:`~adapters.exchange.Exchange` without
+keys, whose ccxt.pro client carries the paper taps) plus the engine. Market data (markets,
+ticker, books, trades, candles) comes from the venue's public API, or from a recorded
+session replayed to that same client when ``source`` names one.
 Orders, balances, fills and order streams are simulated by :class:`~adapters.paper.engine.Engine`
 and kept in a :class:`~adapters.paper.ledger.Ledger`.
 
@@ -21,9 +23,10 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, TypeVar
 
-from ..capabilities import capabilities
+from ..capabilities import Capabilities, capabilities
 from ..credentials import Credentials
 from ..enums import OrderStatus
 from ..errors import (
@@ -36,15 +39,19 @@ from ..exchange import Exchange
 from ..models import (
     Balance,
     Balances,
+    Candle,
     Fill,
     Market,
     Order,
     OrderBook,
     OrderRequest,
+    Ticker,
     Trade,
     TradingFee,
 )
 from ..retry import RetryPolicy
+from ..streams import StreamPolicy
+from ..venues import Venue, get_venue
 from .engine import (
     BalanceState,
     CancelOrder,
@@ -66,6 +73,7 @@ __all__ = ["LedgerFailed", "PaperExchange", "balances_from_states", "fill_from_r
            "order_from_state"]  # fmt: skip
 
 log = logging.getLogger("adapters.paper")
+T = TypeVar("T")
 
 #: How long an order waits for the first order book of its market.
 BOOK_WAIT_S = 15.0
@@ -77,8 +85,9 @@ class LedgerFailed(AdapterError):
     """A ledger write failed; the paper account refuses further work rather than drift."""
 
 
-class PaperExchange(Exchange):
-    """Paper trading with the same interface as :class:`~adapters.exchange.Exchange`.
+class PaperExchange:
+    """Paper trading with the same interface as :class:`~adapters.exchange.Exchange`
+    (both implement :class:`~adapters.protocol.ExchangeAPI`).
 
     Use :func:`adapters.open_exchange` (``paper=True`` or a ``*_paper_trade`` id). Arguments
     beyond the live ones:
@@ -114,29 +123,27 @@ class PaperExchange(Exchange):
         taker_fee: Number | None = None,
         queue: QueueModel | str = QueueModel.CONSERVATIVE,
         retry: RetryPolicy | None = None,
+        streams: StreamPolicy | None = None,
         timeout_ms: int = 10_000,
         config: Mapping[str, Any] | None = None,
         client_order_id_prefix: str = "",
     ) -> None:
         paper_id = capabilities(exchange_id).paper_trade_id
-        # Paper trading never signs anything: no keys are loaded, even if the environment
-        # holds some.
-        super().__init__(
+        self._venue: Venue = get_venue(paper_id)
+        # The market-data source: the venue's own client class with the paper taps. Paper
+        # trading never signs anything: no keys are loaded, even if the environment holds some.
+        self._market_data = Exchange(
             paper_id,
             credentials=Credentials(),
             retry=retry,
+            streams=streams,
             timeout_ms=timeout_ms,
             config=config,
             client_order_id_prefix=client_order_id_prefix,
+            client_class=tap_client_class(self._venue.client_class()),
         )
-        client_config: dict[str, Any] = {
-            "enableRateLimit": True,
-            "timeout": timeout_ms,
-            **(config or {}),
-        }
-        # The live client made by Exchange is replaced (unused, so nothing to close) by the
-        # same venue class with the paper taps.
-        self._client = tap_client_class(self._venue.client_class())(client_config)
+        self._client: Any = self._market_data.client
+        self._client_order_id_prefix = client_order_id_prefix
         self.account = account
         self._fee_override = (
             None if maker_fee is None else to_dec(maker_fee),
@@ -176,6 +183,14 @@ class PaperExchange(Exchange):
             raise
         return self
 
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
     async def close(self) -> None:
         """Stop the market feeds, close the client, the replay server and the ledger."""
         if self._closed:
@@ -188,7 +203,7 @@ class PaperExchange(Exchange):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._feed.drain()
-        await self._client.close()
+        await self._market_data.close()
         if self._session is not None:
             await self._session.close()
         if self._owns_ledger:
@@ -197,6 +212,35 @@ class PaperExchange(Exchange):
     def __repr__(self) -> str:
         where = f"session {self._session.name}" if self._session else "live market data"
         return f"<PaperExchange {self.id} account={self.account} {where}>"
+
+    @property
+    def id(self) -> str:
+        """The paper exchange id (``bitstamp_paper_trade``)."""
+        return self._market_data.id
+
+    @property
+    def client(self) -> Any:
+        """The ccxt.pro client the market data comes through."""
+        return self._client
+
+    @property
+    def venue(self) -> Venue:
+        """The venue module's facts and translations."""
+        return self._venue
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The retry policy of the market-data reads."""
+        return self._market_data.retry
+
+    @property
+    def stream_policy(self) -> StreamPolicy | None:
+        """The reconnect and watchdog settings of the market-data streams."""
+        return self._market_data.stream_policy
+
+    def capabilities(self) -> Capabilities:
+        """This exchange's connector card (the paper one)."""
+        return self._market_data.capabilities()
 
     @property
     def engine(self) -> Engine:
@@ -226,7 +270,7 @@ class PaperExchange(Exchange):
                 return
             if self._session is not None:
                 await self._session.start(self._client, self._venue, self._pace)
-            markets = await Exchange.load_markets(self)
+            markets = await self._market_data.load_markets()
             for market in markets.values():
                 self._engine.add_market(self._spec(market))
             if self._initial_balances and not self._ledger.deposits():
@@ -283,11 +327,49 @@ class PaperExchange(Exchange):
     async def load_markets(self, reload: bool = False) -> dict[str, Market]:
         """The venue's markets (from the recorded session when there is one)."""
         await self._ready()
-        markets = await super().load_markets(reload)
+        markets = await self._market_data.load_markets(reload)
         if reload:
             for market in markets.values():
                 self._engine.add_market(self._spec(market))
         return markets
+
+    async def market(self, symbol: str) -> Market:
+        """One market; raises :class:`UnknownSymbol` with close matches."""
+        await self.load_markets()
+        return await self._market_data.market(symbol)
+
+    async def fetch_ticker(self, symbol: str) -> Ticker:
+        """The venue's ticker (from the recorded session when there is one)."""
+        await self._ready()
+        return await self._market_data.fetch_ticker(symbol)
+
+    async def fetch_order_book(self, symbol: str, limit: int | None = None) -> OrderBook:
+        """The venue's order book (from the recorded session when there is one)."""
+        await self._ready()
+        return await self._market_data.fetch_order_book(symbol, limit)
+
+    async def fetch_trades(
+        self, symbol: str, since: int | None = None, limit: int | None = None
+    ) -> list[Trade]:
+        """The venue's public trades (from the recorded session when there is one)."""
+        await self._ready()
+        return await self._market_data.fetch_trades(symbol, since, limit)
+
+    async def fetch_ohlcv(
+        self, symbol: str, timeframe: str = "1m", since: int | None = None, limit: int | None = None
+    ) -> list[Candle]:
+        """The venue's candles (from the recorded session when there is one)."""
+        await self._ready()
+        return await self._market_data.fetch_ohlcv(symbol, timeframe, since, limit)
+
+    async def validate_order(self, request: OrderRequest) -> Market:
+        """The live pipeline's checks before sending (capabilities, market rules, client
+        order id); returns the market."""
+        if isinstance(request, OrderRequest):
+            # The capability table first, before any market data is fetched (as live).
+            self.capabilities().require(request.type)
+            await self._ready()
+        return await self._market_data.validate_order(request)
 
     async def watch_market(self, symbol: str) -> None:
         """Start feeding ``symbol``'s book and trades to the engine; wait for the first book.
@@ -499,7 +581,7 @@ class PaperExchange(Exchange):
         """The live stream of :meth:`Exchange.watch_order_book`; the market also feeds the
         paper engine (and, for a recorded session, both channels start together)."""
         await self.watch_market(symbol)
-        books = super().watch_order_book(symbol, depth)
+        books = self._market_data.watch_order_book(symbol, depth)
         try:
             async for book in books:
                 yield book
@@ -509,12 +591,30 @@ class PaperExchange(Exchange):
     async def watch_trades(self, symbol: str) -> AsyncIterator[Trade]:
         """The live stream of :meth:`Exchange.watch_trades`; the market also feeds the engine."""
         await self.watch_market(symbol)
-        trades = super().watch_trades(symbol)
+        trades = self._market_data.watch_trades(symbol)
         try:
             async for trade in trades:
                 yield trade
         finally:
             await _aclose(trades)
+
+    def watch_ticker(self, symbol: str) -> AsyncIterator[Ticker]:
+        """The live stream of :meth:`Exchange.watch_ticker` (market data only)."""
+        return self._when_ready(self._market_data.watch_ticker(symbol))
+
+    def watch_candles(self, symbol: str, timeframe: str = "1m") -> AsyncIterator[Candle]:
+        """The live stream of :meth:`Exchange.watch_candles` (market data only)."""
+        return self._when_ready(self._market_data.watch_candles(symbol, timeframe))
+
+    async def _when_ready(self, stream: AsyncIterator[T]) -> AsyncIterator[T]:
+        # The stream was made (and its arguments checked) by the caller; it starts once the
+        # market-data source is ready (a recorded session points the client at its server).
+        try:
+            await self._ready()
+            async for item in stream:
+                yield item
+        finally:
+            await _aclose(stream)
 
     async def watch_balance(self) -> AsyncIterator[Balances]:
         """The paper account's balances each time an order or fill changes them."""

@@ -59,6 +59,8 @@ class Venue:
     #: from polling ``fetch_ohlcv`` (no candle channel).
     private_streams_per_market: ClassVar[bool] = False
     candles_by_polling: ClassVar[bool] = False
+    #: ccxt subscription keys on a connection that are not data subscriptions (a login).
+    auth_subscriptions: ClassVar[frozenset[str]] = frozenset()
 
     @property
     def capabilities(self) -> Capabilities:

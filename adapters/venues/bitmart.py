@@ -51,6 +51,8 @@ class BitmartVenue(Venue):
     not_found_codes: ClassVar[frozenset[str]] = frozenset({"50005", "50032"})
     # "clientOrderId is duplicate"
     duplicate_client_id_codes: ClassVar[frozenset[str]] = frozenset({"50042"})
+    #: ccxt keeps BitMart's private-channel login under this subscription key.
+    auth_subscriptions: ClassVar[frozenset[str]] = frozenset({"authenticated"})
 
     def patch_client_class(self, base: type[Any]) -> type[Any]:
         """Load spot markets only; stream fixes (see :mod:`.bitmart_ws` and :mod:`.ws`).
