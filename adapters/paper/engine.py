@@ -35,13 +35,38 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Iterator, KeysView, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
-from enum import StrEnum
+from decimal import Decimal, localcontext
 from typing import Any
 
 from ..enums import OrderStatus, OrderType, Side
 from ..errors import InsufficientFunds, InvalidOrderRequest, OrderNotFound, UnknownSymbol
+from .records import (
+    AVERAGE_CONTEXT,
+    MONEY_CONTEXT,
+    NOTHING,
+    ONE,
+    ZERO,
+    BalanceState,
+    BookDelta,
+    BookSnapshot,
+    CancelOrder,
+    EngineResult,
+    Event,
+    FillRecord,
+    Level,
+    Liquidity,
+    MarketSpec,
+    Number,
+    OrderState,
+    PlaceOrder,
+    PublicTrade,
+    QueueModel,
+    float_to_dec,
+    plain,
+    to_dec,
+)
 
+# The records are re-exported: the engine's callers name them as its inputs and outputs.
 __all__ = [
     "NOTHING",
     "BalanceState",
@@ -54,6 +79,7 @@ __all__ = [
     "FillRecord",
     "Liquidity",
     "MarketSpec",
+    "Number",
     "OrderState",
     "PlaceOrder",
     "PublicTrade",
@@ -61,237 +87,6 @@ __all__ = [
     "plain",
     "to_dec",
 ]
-
-ZERO = Decimal(0)
-ONE = Decimal(1)
-# Wide enough that price x amount x fee never rounds: sums and products stay exact.
-_CTX = Context(prec=60, rounding=ROUND_HALF_EVEN)
-# Averages (a MARKET fill's VWAP price, ``OrderState.average``) are quotients and must round
-# somewhere; 28 significant digits is Decimal's default. Costs stay exact.
-_AVG = Context(prec=28, rounding=ROUND_HALF_EVEN)
-
-Number = Decimal | str | int | float
-Level = tuple[Any, Any]
-
-
-def to_dec(value: Number) -> Decimal:
-    """A number as ``Decimal``: floats through ``repr`` (shortest round-trip), never binary."""
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    return Decimal(value)
-
-
-def plain(value: Decimal) -> str:
-    """A Decimal for people: no exponent, no trailing zeros (``100.200`` -> ``100.2``)."""
-    text = format(value.normalize(), "f")
-    return "0" if text in ("-0", "") else text
-
-
-# Book prices and sizes repeat (a price grid, common lot sizes): their exact Decimal is
-# memoised. Pure: the same float always gives the same Decimal.
-_F2D: dict[float, Decimal] = {}
-
-
-def _f2d(value: float) -> Decimal:
-    found = _F2D.get(value)
-    if found is None:
-        if len(_F2D) >= 100_000:
-            _F2D.clear()
-        text = repr(value)
-        # "101.0" -> "101": the level's own digits, without the float's trailing ".0".
-        found = _F2D[value] = Decimal(text[:-2] if text.endswith(".0") else text)
-    return found
-
-
-class QueueModel(StrEnum):
-    """How a resting order's place in the queue at its price is modelled."""
-
-    #: The visible size at the price when the order joined must trade first.
-    CONSERVATIVE = "conservative"
-    #: The order is at the front of its level as soon as it rests.
-    OPTIMISTIC = "optimistic"
-
-
-class Liquidity(StrEnum):
-    """Whether a fill added liquidity (maker) or took it (taker)."""
-
-    MAKER = "maker"
-    TAKER = "taker"
-
-
-@dataclass(frozen=True, slots=True)
-class MarketSpec:
-    """What the engine needs to know about one market. Fees are fractions (0.001 = 0.1%)."""
-
-    symbol: str
-    base: str
-    quote: str
-    maker_fee: Decimal
-    taker_fee: Decimal
-
-    @property
-    def fee_reserve(self) -> Decimal:
-        """The fee rate a buy locks on top of its notional: the larger of maker and taker."""
-        return max(self.maker_fee, self.taker_fee)
-
-
-# -- events in --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class BookSnapshot:
-    """A full book: replaces both sides. Levels are ``(price, amount)``, any order."""
-
-    symbol: str
-    bids: Sequence[Level]
-    asks: Sequence[Level]
-    timestamp: int
-
-
-@dataclass(frozen=True, slots=True)
-class BookDelta:
-    """Absolute level updates: the amount replaces the level, zero removes it."""
-
-    symbol: str
-    bids: Sequence[Level]
-    asks: Sequence[Level]
-    timestamp: int
-
-
-@dataclass(frozen=True, slots=True)
-class PublicTrade:
-    """A public trade; ``side`` is the aggressor's side when the venue says it."""
-
-    symbol: str
-    price: Number
-    amount: Number
-    side: Side | None
-    timestamp: int
-    id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PlaceOrder:
-    """Place an order. ``price`` is required for LIMIT and LIMIT_MAKER, refused for MARKET."""
-
-    symbol: str
-    side: Side
-    type: OrderType
-    amount: Decimal
-    price: Decimal | None
-    timestamp: int
-    client_order_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CancelOrder:
-    """Cancel an open order."""
-
-    order_id: str
-    timestamp: int
-
-
-Event = BookSnapshot | BookDelta | PublicTrade | PlaceOrder | CancelOrder
-
-
-# -- results out ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class OrderState:
-    """An order as the engine sees it after an event.
-
-    ``locked`` is what the order still holds (quote for buys, base for sells);
-    ``queue_ahead`` is the visible size still ahead of it at its price.
-    """
-
-    id: str
-    client_order_id: str | None
-    symbol: str
-    side: Side
-    type: OrderType
-    status: OrderStatus
-    price: Decimal | None
-    amount: Decimal
-    filled: Decimal
-    cost: Decimal
-    fee: Decimal
-    fee_currency: str
-    created: int
-    updated: int
-    reason: str | None
-    locked: Decimal
-    queue_ahead: Decimal
-
-    @property
-    def remaining(self) -> Decimal:
-        """Amount not filled."""
-        return self.amount - self.filled
-
-    @property
-    def average(self) -> Decimal | None:
-        """Average fill price, or None before the first fill."""
-        if not self.filled:
-            return None
-        return _AVG.divide(self.cost, self.filled)
-
-    @property
-    def is_open(self) -> bool:
-        """True while the order can still fill or be cancelled."""
-        return not self.status.is_final
-
-
-@dataclass(frozen=True, slots=True)
-class FillRecord:
-    """One execution of one of our orders. ``cost`` is ``price * amount`` in quote."""
-
-    seq: int
-    id: str
-    order_id: str
-    client_order_id: str | None
-    symbol: str
-    side: Side
-    price: Decimal
-    amount: Decimal
-    cost: Decimal
-    fee: Decimal
-    fee_currency: str
-    liquidity: Liquidity
-    timestamp: int
-
-
-@dataclass(frozen=True, slots=True)
-class BalanceState:
-    """One currency: ``total`` owned, ``locked`` by open orders; ``free`` is the difference."""
-
-    currency: str
-    total: Decimal
-    locked: Decimal
-
-    @property
-    def free(self) -> Decimal:
-        """What new orders can use."""
-        return self.total - self.locked
-
-
-@dataclass(frozen=True, slots=True)
-class EngineResult:
-    """What one event changed: order snapshots, new fills and balances, in that order."""
-
-    orders: tuple[OrderState, ...] = ()
-    fills: tuple[FillRecord, ...] = ()
-    balances: tuple[BalanceState, ...] = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.orders or self.fills or self.balances)
-
-
-_EMPTY = EngineResult()
-#: The result of an event that changed nothing; hot paths return this very object.
-NOTHING = _EMPTY
-
 
 # -- internal state ---------------------------------------------------------------------------
 
@@ -434,8 +229,6 @@ class _Symbol:
     rest_asks: list[_Order] = field(default_factory=list)
     rest_ask_keys: list[tuple[float, int]] = field(default_factory=list)
     has_book: bool = False
-    # As the feed gave it; converted on read so the hot path does no Decimal work.
-    last_price: Number | None = None
 
 
 class _Batch:
@@ -510,11 +303,6 @@ class Engine:
     def symbols(self) -> KeysView[str]:
         """The symbols the engine trades (a live view, cheap to test membership on)."""
         return self._symbols.keys()
-
-    @property
-    def markets(self) -> dict[str, MarketSpec]:
-        """Every market the engine knows, by symbol."""
-        return {s: st.spec for s, st in self._symbols.items()}
 
     def deposit(self, currency: str, amount: Decimal) -> BalanceState:
         """Add ``amount`` (negative withdraws, down to the free balance) to ``currency``."""
@@ -615,29 +403,9 @@ class Engine:
         st = self._sym(symbol)
         bid, ask = st.bids.best(), st.asks.best()
         return (
-            None if bid is None else _f2d(bid),
-            None if ask is None else _f2d(ask),
+            None if bid is None else float_to_dec(bid),
+            None if ask is None else float_to_dec(ask),
         )
-
-    def mid(self, symbol: str) -> Decimal | None:
-        """Mid price, or None while a side is empty."""
-        bid, ask = self.book_top(symbol)
-        if bid is None or ask is None:
-            return None
-        with localcontext(_CTX):
-            return (bid + ask) / 2
-
-    def book_levels(
-        self, symbol: str, side: Side, depth: int | None = None
-    ) -> list[tuple[Decimal, Decimal]]:
-        """The ``side`` book levels (bids for BUY) best first, as Decimals."""
-        st = self._sym(symbol)
-        out: list[tuple[Decimal, Decimal]] = []
-        for price, amount in (st.bids if side is Side.BUY else st.asks).levels():
-            if depth is not None and len(out) >= depth:
-                break
-            out.append((_f2d(price), _f2d(amount)))
-        return out
 
     def resting_tops(self) -> list[tuple[str, float | None, float | None]]:
         """``(symbol, best resting bid, best resting ask)`` for markets with resting orders.
@@ -658,11 +426,6 @@ class Engine:
     def has_book(self, symbol: str) -> bool:
         """True once a snapshot or delta for ``symbol`` has been applied."""
         return self._sym(symbol).has_book
-
-    def last_price(self, symbol: str) -> Decimal | None:
-        """The price of the last public trade seen."""
-        last = self._sym(symbol).last_price
-        return None if last is None else to_dec(last)
 
     # -- events -------------------------------------------------------------------------------
 
@@ -693,39 +456,13 @@ class Engine:
                 setter(p, a)
                 if took and p in took:
                     if a > 0:
-                        took[p] = min(took[p], _f2d(a))
+                        took[p] = min(took[p], float_to_dec(a))
                     else:
                         del took[p]
         st.has_book = True
-        if (st.rest_bids and st.asks.keys and st.asks.keys[0] <= st.rest_bids[0].price_f) or (
-            st.rest_asks and st.bids.keys and -st.bids.keys[0] >= st.rest_asks[0].price_f
-        ):
+        if _crossed(st):
             return self._cross_resting(st, ev.timestamp)
-        return _EMPTY
-
-    def on_book_level(self, symbol: str, is_bid: bool, price: float, amount: float) -> None:
-        """Apply one level without checking resting orders; call :meth:`check_book` after.
-
-        The fast path for a feed that applies many levels at once: no event object, and the
-        side update is written out here rather than calling :meth:`_BookSide.set`.
-        """
-        st = self._symbols[symbol]
-        side = st.bids if is_bid else st.asks
-        amounts = side.amounts
-        if amount > 0:
-            if price not in amounts:
-                insort(side.keys, -price if is_bid else price)
-            amounts[price] = amount
-        elif price in amounts:
-            del amounts[price]
-            keys = side.keys
-            del keys[bisect_left(keys, -price if is_bid else price)]
-        took = st.took_bids if is_bid else st.took_asks
-        if took and price in took:
-            if amount > 0:
-                took[price] = min(took[price], _f2d(amount))
-            else:
-                del took[price]
+        return NOTHING
 
     def on_book_levels(
         self, symbol: str, levels: Sequence[tuple[Any, bool, float, float]], timestamp: int
@@ -761,25 +498,13 @@ class Engine:
                 took = st.took_bids if is_bid else st.took_asks
                 if price in took:
                     if amount > 0:
-                        took[price] = min(took[price], _f2d(amount))
+                        took[price] = min(took[price], float_to_dec(amount))
                     else:
                         del took[price]
         st.has_book = True
-        if (st.rest_bids and asks.keys and asks.keys[0] <= st.rest_bids[0].price_f) or (
-            st.rest_asks and bids.keys and -bids.keys[0] >= st.rest_asks[0].price_f
-        ):
+        if _crossed(st):
             return self._cross_resting(st, timestamp)
-        return _EMPTY
-
-    def check_book(self, symbol: str, timestamp: int) -> EngineResult:
-        """Fill resting orders the current book crosses (after :meth:`on_book_level` calls)."""
-        st = self._symbols[symbol]
-        st.has_book = True
-        if (st.rest_bids and st.asks.keys and st.asks.keys[0] <= st.rest_bids[0].price_f) or (
-            st.rest_asks and st.bids.keys and -st.bids.keys[0] >= st.rest_asks[0].price_f
-        ):
-            return self._cross_resting(st, timestamp)
-        return _EMPTY
+        return NOTHING
 
     def on_trade(self, ev: PublicTrade) -> EngineResult:
         """A public trade: resting orders at or through its price fill as maker."""
@@ -791,13 +516,12 @@ class Engine:
         """:meth:`on_trade` without the event object (the feed's fast path)."""
         st = self._sym(symbol)
         price_f = float(price)
-        st.last_price = price
         hit_bids = side is not Side.BUY and st.rest_bids and st.rest_bids[0].price_f >= price_f
         hit_asks = side is not Side.SELL and st.rest_asks and st.rest_asks[0].price_f <= price_f
         if not hit_bids and not hit_asks:
-            return _EMPTY
+            return NOTHING
         batch = _Batch()
-        with localcontext(_CTX):
+        with localcontext(MONEY_CONTEXT):
             volume = to_dec(amount)
             if hit_bids:
                 self._fill_from_trade(st, st.rest_bids, price_f, volume, timestamp, batch)
@@ -819,7 +543,7 @@ class Engine:
                 raise InvalidOrderRequest("price is not accepted for MARKET orders")
         elif ev.price is None or ev.price <= 0:
             raise InvalidOrderRequest(f"a {ev.type.value} order needs a price greater than 0")
-        with localcontext(_CTX):
+        with localcontext(MONEY_CONTEXT):
             if ev.type is OrderType.MARKET:
                 return self._place_market(st, ev)
             return self._place_limit(st, ev)
@@ -835,7 +559,7 @@ class Engine:
             )
         st = self._symbols[order.symbol]
         batch = _Batch()
-        with localcontext(_CTX):
+        with localcontext(MONEY_CONTEXT):
             self._unrest(st, order)
             order.status = OrderStatus.CANCELED
             order.reason = "canceled by the user"
@@ -861,7 +585,7 @@ class Engine:
         if take:
             self._consume(st, ev.side, take)
             # A market order is one taker fill at the VWAP of the levels it took.
-            vwap = _AVG.divide(cost, qty)
+            vwap = AVERAGE_CONTEXT.divide(cost, qty)
             self._fill(st, order, vwap, qty, Liquidity.TAKER, ev.timestamp, batch, cost=cost)
         if order.filled == order.amount:
             order.status = OrderStatus.FILLED
@@ -914,7 +638,7 @@ class Engine:
         if self.queue is QueueModel.CONSERVATIVE:
             own = st.bids if ev.side is Side.BUY else st.asks
             visible = own.amounts.get(limit_f)
-            order.queue_ahead = ZERO if visible is None else _f2d(visible)
+            order.queue_ahead = ZERO if visible is None else float_to_dec(visible)
         self._rest(st, order)
         return self._result(batch)
 
@@ -929,13 +653,13 @@ class Engine:
         for price_f, amount_f in book.levels():
             if limit_f is not None and (price_f > limit_f if buy else price_f < limit_f):
                 break
-            available = _f2d(amount_f)
+            available = float_to_dec(amount_f)
             if took:
                 available -= took.get(price_f, ZERO)
                 if available <= 0:
                     continue
             qty = available if available < left else left
-            out.append((_f2d(price_f), qty, price_f))
+            out.append((float_to_dec(price_f), qty, price_f))
             left -= qty
             if not left:
                 break
@@ -953,7 +677,7 @@ class Engine:
     def _cross_resting(self, st: _Symbol, ts: int) -> EngineResult:
         """Fill resting orders the opposite best now reaches, against the crossing levels."""
         batch = _Batch()
-        with localcontext(_CTX):
+        with localcontext(MONEY_CONTEXT):
             for resting, side in ((st.rest_bids, Side.BUY), (st.rest_asks, Side.SELL)):
                 for order in list(resting):
                     take = self._walk(st, side, order.remaining, order.price_f)
@@ -963,7 +687,7 @@ class Engine:
                     qty = sum((q for _, q, _ in take), ZERO)
                     order.queue_ahead = ZERO
                     self._fill(st, order, _limit(order), qty, Liquidity.MAKER, ts, batch)
-        return self._result(batch) if batch.orders else _EMPTY
+        return self._result(batch) if batch.orders else NOTHING
 
     def _fill_from_trade(
         self,
@@ -1155,6 +879,15 @@ class Engine:
             fills=tuple(batch.fills),
             balances=tuple(self.balance(c) for c in batch.currencies),
         )
+
+
+def _crossed(st: _Symbol) -> bool:
+    """Whether the book now reaches a resting order (best ask at or below the best resting
+    bid, or best bid at or above the best resting ask)."""
+    return bool(
+        (st.rest_bids and st.asks.keys and st.asks.keys[0] <= st.rest_bids[0].price_f)
+        or (st.rest_asks and st.bids.keys and -st.bids.keys[0] >= st.rest_asks[0].price_f)
+    )
 
 
 def _limit(order: _Order) -> Decimal:
