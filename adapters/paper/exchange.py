@@ -52,15 +52,13 @@ from ..models import (
 from ..retry import RetryPolicy
 from ..streams import StreamPolicy
 from ..venues import Venue, get_venue
+from .convert import balance_from_state, balances_from_states, fill_from_record, order_from_state
 from .engine import (
-    BalanceState,
     CancelOrder,
     Engine,
     EngineResult,
-    FillRecord,
     MarketSpec,
     Number,
-    OrderState,
     PlaceOrder,
     QueueModel,
     to_dec,
@@ -69,8 +67,7 @@ from .feed import EngineFeed, tap_client_class
 from .ledger import MEMORY, Ledger
 from .session import Pace, RecordedSession
 
-__all__ = ["LedgerFailed", "PaperExchange", "balances_from_states", "fill_from_record",
-           "order_from_state"]  # fmt: skip
+__all__ = ["LedgerFailed", "PaperExchange"]
 
 log = logging.getLogger("adapters.paper")
 T = TypeVar("T")
@@ -551,7 +548,7 @@ class PaperExchange:
         change = to_dec(amount) - self._engine.balance(cur).total
         state = self._engine.deposit(cur, change)
         self._ledger.deposit(cur, change, note="fund")
-        return _balance(state)
+        return balance_from_state(state)
 
     async def deposit(self, currency: str, amount: Number) -> Balance:
         """Add ``amount`` (negative takes out, down to the free balance) to ``currency``."""
@@ -560,7 +557,7 @@ class PaperExchange:
         cur = currency.upper()
         state = self._engine.deposit(cur, to_dec(amount))
         self._ledger.deposit(cur, to_dec(amount))
-        return _balance(state)
+        return balance_from_state(state)
 
     async def reset(self) -> None:
         """Start the account over: no orders, fills or balances (the ledger too)."""
@@ -688,63 +685,3 @@ async def _aclose(stream: AsyncIterator[Any]) -> None:
     aclose = getattr(stream, "aclose", None)
     if aclose is not None:
         await aclose()
-
-
-# -- engine records -> models ---------------------------------------------------------------------
-
-
-def order_from_state(state: OrderState, extra: Mapping[str, Any] | None = None) -> Order:
-    """An engine order as the public :class:`~adapters.models.Order` (``extra`` joins info)."""
-    return Order(
-        id=state.id,
-        client_order_id=state.client_order_id,
-        symbol=state.symbol,
-        side=state.side,
-        type=state.type,
-        status=state.status,
-        price=state.price,
-        amount=state.amount,
-        filled=state.filled,
-        remaining=state.remaining,
-        average=state.average,
-        cost=state.cost,
-        fee=state.fee,
-        fee_currency=state.fee_currency,
-        timestamp=state.created,
-        last_update_timestamp=state.updated,
-        info={
-            "paper": True,
-            "reason": state.reason,
-            "locked": str(state.locked),
-            "queue_ahead": str(state.queue_ahead),
-            **(extra or {}),
-        },
-    )
-
-
-def fill_from_record(record: FillRecord) -> Fill:
-    """An engine fill as the public :class:`~adapters.models.Fill`."""
-    return Fill(
-        id=record.id,
-        order_id=record.order_id,
-        client_order_id=record.client_order_id,
-        symbol=record.symbol,
-        side=record.side,
-        price=record.price,
-        amount=record.amount,
-        cost=record.cost,
-        fee=record.fee,
-        fee_currency=record.fee_currency,
-        taker_or_maker=record.liquidity.value,
-        timestamp=record.timestamp,
-        info={"paper": True, "seq": record.seq},
-    )
-
-
-def _balance(state: BalanceState) -> Balance:
-    return Balance(currency=state.currency, free=state.free, used=state.locked, total=state.total)
-
-
-def balances_from_states(states: Any) -> Balances:
-    """Engine or ledger balances as the public :class:`~adapters.models.Balances`."""
-    return Balances(assets={s.currency: _balance(s) for s in states}, info={"paper": True})
