@@ -33,8 +33,7 @@ locks) is ``Decimal``.
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Callable, Iterable, Iterator, KeysView, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, KeysView, Mapping, Sequence
 from decimal import Decimal, localcontext
 from typing import Any
 
@@ -53,7 +52,6 @@ from .records import (
     EngineResult,
     Event,
     FillRecord,
-    Level,
     Liquidity,
     MarketSpec,
     Number,
@@ -65,6 +63,7 @@ from .records import (
     plain,
     to_dec,
 )
+from .state import Batch, RestingOrder, SymbolState, crossed
 
 # The records are re-exported: the engine's callers name them as its inputs and outputs.
 __all__ = [
@@ -88,160 +87,6 @@ __all__ = [
     "to_dec",
 ]
 
-# -- internal state ---------------------------------------------------------------------------
-
-
-class _BookSide:
-    """One side of a book: amounts by price and a sorted key list (bids keyed by -price)."""
-
-    __slots__ = ("amounts", "is_bid", "keys")
-
-    def __init__(self, is_bid: bool) -> None:
-        self.is_bid = is_bid
-        self.keys: list[float] = []
-        self.amounts: dict[float, float] = {}
-
-    def replace(self, levels: Iterable[Level]) -> None:
-        amounts: dict[float, float] = {}
-        for price, amount in levels:
-            a = float(amount)
-            if a > 0:
-                amounts[float(price)] = a
-        self.amounts = amounts
-        self.keys = sorted((-p for p in amounts) if self.is_bid else amounts)
-
-    def set(self, price: float, amount: float) -> None:
-        amounts = self.amounts
-        if amount > 0:
-            if price not in amounts:
-                insort(self.keys, -price if self.is_bid else price)
-            amounts[price] = amount
-        elif price in amounts:
-            del amounts[price]
-            keys = self.keys
-            del keys[bisect_left(keys, -price if self.is_bid else price)]
-
-    def best(self) -> float | None:
-        if not self.keys:
-            return None
-        return -self.keys[0] if self.is_bid else self.keys[0]
-
-    def levels(self) -> Iterator[tuple[float, float]]:
-        """``(price, amount)`` best first."""
-        amounts = self.amounts
-        if self.is_bid:
-            for k in self.keys:
-                yield -k, amounts[-k]
-        else:
-            for k in self.keys:
-                yield k, amounts[k]
-
-
-class _Order:
-    __slots__ = (
-        "amount",
-        "client_order_id",
-        "cost",
-        "created",
-        "fee",
-        "filled",
-        "id",
-        "lock_per_unit",
-        "locked",
-        "price",
-        "price_f",
-        "queue_ahead",
-        "reason",
-        "seq",
-        "side",
-        "status",
-        "symbol",
-        "type",
-        "updated",
-    )
-
-    def __init__(
-        self,
-        seq: int,
-        oid: str,
-        ev: PlaceOrder,
-    ) -> None:
-        self.seq = seq
-        self.id = oid
-        self.client_order_id = ev.client_order_id
-        self.symbol = ev.symbol
-        self.side = ev.side
-        self.type = ev.type
-        self.price = ev.price
-        self.price_f = float(ev.price) if ev.price is not None else 0.0
-        self.amount = ev.amount
-        self.filled = ZERO
-        self.cost = ZERO
-        self.fee = ZERO
-        self.status = OrderStatus.OPEN
-        self.created = ev.timestamp
-        self.updated = ev.timestamp
-        self.reason: str | None = None
-        self.locked = ZERO
-        self.lock_per_unit = ZERO
-        self.queue_ahead = ZERO
-
-    @property
-    def remaining(self) -> Decimal:
-        return self.amount - self.filled
-
-    def key(self) -> tuple[float, int]:
-        return (-self.price_f if self.side is Side.BUY else self.price_f, self.seq)
-
-    def state(self, quote: str) -> OrderState:
-        return OrderState(
-            id=self.id,
-            client_order_id=self.client_order_id,
-            symbol=self.symbol,
-            side=self.side,
-            type=self.type,
-            status=self.status,
-            price=self.price,
-            amount=self.amount,
-            filled=self.filled,
-            cost=self.cost,
-            fee=self.fee,
-            fee_currency=quote,
-            created=self.created,
-            updated=self.updated,
-            reason=self.reason,
-            locked=self.locked,
-            queue_ahead=self.queue_ahead,
-        )
-
-
-@dataclass(slots=True)
-class _Symbol:
-    spec: MarketSpec
-    bids: _BookSide = field(default_factory=lambda: _BookSide(True))
-    asks: _BookSide = field(default_factory=lambda: _BookSide(False))
-    # Size our own taker fills took from visible levels, by side and price (see module doc).
-    took_bids: dict[float, Decimal] = field(default_factory=dict)
-    took_asks: dict[float, Decimal] = field(default_factory=dict)
-    # Resting orders in priority order, with their sort keys alongside for bisect.
-    rest_bids: list[_Order] = field(default_factory=list)
-    rest_bid_keys: list[tuple[float, int]] = field(default_factory=list)
-    rest_asks: list[_Order] = field(default_factory=list)
-    rest_ask_keys: list[tuple[float, int]] = field(default_factory=list)
-    has_book: bool = False
-
-
-class _Batch:
-    """Collects what one event changed; turned into an :class:`EngineResult`."""
-
-    __slots__ = ("currencies", "fills", "orders")
-
-    def __init__(self) -> None:
-        self.orders: dict[str, _Order] = {}
-        self.fills: list[FillRecord] = []
-        self.currencies: dict[str, None] = {}
-
-
 # -- the engine -------------------------------------------------------------------------------
 
 
@@ -263,12 +108,12 @@ class Engine:
     ) -> None:
         self.queue = QueueModel(queue)
         self.id_prefix = id_prefix
-        self._symbols: dict[str, _Symbol] = {}
+        self._symbols: dict[str, SymbolState] = {}
         # Markets with resting orders: the only ones market data can fill.
-        self._resting: dict[str, _Symbol] = {}
+        self._resting: dict[str, SymbolState] = {}
         #: Changes whenever the set of resting orders changes (see :meth:`resting_tops`).
         self.resting_version = 0
-        self._orders: dict[str, _Order] = {}
+        self._orders: dict[str, RestingOrder] = {}
         self._totals: dict[str, Decimal] = {}
         self._locked: dict[str, Decimal] = {}
         self._order_seq = 0
@@ -291,7 +136,7 @@ class Engine:
         """Make ``spec.symbol`` tradable (replacing its fees if it is already known)."""
         known = self._symbols.get(spec.symbol)
         if known is None:
-            self._symbols[spec.symbol] = _Symbol(spec)
+            self._symbols[spec.symbol] = SymbolState(spec)
         else:
             known.spec = spec
 
@@ -388,7 +233,7 @@ class Engine:
                 saved.created,
                 saved.client_order_id,
             )
-            order = _Order(_order_number(saved.id, self.id_prefix), saved.id, ev)
+            order = RestingOrder(_order_number(saved.id, self.id_prefix), saved.id, ev)
             order.filled, order.cost, order.fee = saved.filled, saved.cost, saved.fee
             order.status, order.updated, order.reason = saved.status, saved.updated, saved.reason
             order.locked, order.queue_ahead = saved.locked, saved.queue_ahead
@@ -460,7 +305,7 @@ class Engine:
                     else:
                         del took[p]
         st.has_book = True
-        if _crossed(st):
+        if crossed(st):
             return self._cross_resting(st, ev.timestamp)
         return NOTHING
 
@@ -502,7 +347,7 @@ class Engine:
                     else:
                         del took[price]
         st.has_book = True
-        if _crossed(st):
+        if crossed(st):
             return self._cross_resting(st, timestamp)
         return NOTHING
 
@@ -520,7 +365,7 @@ class Engine:
         hit_asks = side is not Side.SELL and st.rest_asks and st.rest_asks[0].price_f <= price_f
         if not hit_bids and not hit_asks:
             return NOTHING
-        batch = _Batch()
+        batch = Batch()
         with localcontext(MONEY_CONTEXT):
             volume = to_dec(amount)
             if hit_bids:
@@ -558,7 +403,7 @@ class Engine:
                 f"paper order {ev.order_id!r} is already {order.status.value}; nothing to cancel"
             )
         st = self._symbols[order.symbol]
-        batch = _Batch()
+        batch = Batch()
         with localcontext(MONEY_CONTEXT):
             self._unrest(st, order)
             order.status = OrderStatus.CANCELED
@@ -570,7 +415,7 @@ class Engine:
 
     # -- placement ----------------------------------------------------------------------------
 
-    def _place_market(self, st: _Symbol, ev: PlaceOrder) -> EngineResult:
+    def _place_market(self, st: SymbolState, ev: PlaceOrder) -> EngineResult:
         spec = st.spec
         take = self._walk(st, ev.side, ev.amount, None)
         qty = sum((q for _, q, _ in take), ZERO)
@@ -580,7 +425,7 @@ class Engine:
             self._require(spec.quote, cost + fee, ev)
         else:
             self._require(spec.base, ev.amount, ev)
-        batch = _Batch()
+        batch = Batch()
         order = self._new_order(ev)
         if take:
             self._consume(st, ev.side, take)
@@ -600,7 +445,7 @@ class Engine:
         batch.orders[order.id] = order
         return self._result(batch)
 
-    def _place_limit(self, st: _Symbol, ev: PlaceOrder) -> EngineResult:
+    def _place_limit(self, st: SymbolState, ev: PlaceOrder) -> EngineResult:
         spec = st.spec
         assert ev.price is not None
         if ev.side is Side.BUY:
@@ -609,7 +454,7 @@ class Engine:
         else:
             lock = ev.amount
             self._require(spec.base, lock, ev)
-        batch = _Batch()
+        batch = Batch()
         order = self._new_order(ev)
         batch.orders[order.id] = order
         limit_f = order.price_f
@@ -643,7 +488,7 @@ class Engine:
         return self._result(batch)
 
     def _walk(
-        self, st: _Symbol, side: Side, amount: Decimal, limit_f: float | None
+        self, st: SymbolState, side: Side, amount: Decimal, limit_f: float | None
     ) -> list[tuple[Decimal, Decimal, float]]:
         """The levels a taker on ``side`` would take, without changing anything."""
         book, took = (st.asks, st.took_asks) if side is Side.BUY else (st.bids, st.took_bids)
@@ -666,7 +511,7 @@ class Engine:
         return out
 
     def _consume(
-        self, st: _Symbol, side: Side, take: Iterable[tuple[Decimal, Decimal, float]]
+        self, st: SymbolState, side: Side, take: Iterable[tuple[Decimal, Decimal, float]]
     ) -> None:
         took = st.took_asks if side is Side.BUY else st.took_bids
         for _, qty, price_f in take:
@@ -674,9 +519,9 @@ class Engine:
 
     # -- resting orders -----------------------------------------------------------------------
 
-    def _cross_resting(self, st: _Symbol, ts: int) -> EngineResult:
+    def _cross_resting(self, st: SymbolState, ts: int) -> EngineResult:
         """Fill resting orders the opposite best now reaches, against the crossing levels."""
-        batch = _Batch()
+        batch = Batch()
         with localcontext(MONEY_CONTEXT):
             for resting, side in ((st.rest_bids, Side.BUY), (st.rest_asks, Side.SELL)):
                 for order in list(resting):
@@ -691,12 +536,12 @@ class Engine:
 
     def _fill_from_trade(
         self,
-        st: _Symbol,
-        resting: list[_Order],
+        st: SymbolState,
+        resting: list[RestingOrder],
         price_f: float,
         volume: Decimal,
         ts: int,
-        batch: _Batch,
+        batch: Batch,
     ) -> None:
         """Share one trade's volume among resting orders in price-time priority.
 
@@ -727,7 +572,7 @@ class Engine:
             self._fill(st, order, _limit(order), qty, Liquidity.MAKER, ts, batch)
             volume -= qty
 
-    def _rest(self, st: _Symbol, order: _Order) -> None:
+    def _rest(self, st: SymbolState, order: RestingOrder) -> None:
         orders, keys = (
             (st.rest_bids, st.rest_bid_keys)
             if order.side is Side.BUY
@@ -740,7 +585,7 @@ class Engine:
         self._resting[order.symbol] = st
         self.resting_version += 1
 
-    def _unrest(self, st: _Symbol, order: _Order) -> None:
+    def _unrest(self, st: SymbolState, order: RestingOrder) -> None:
         orders, keys = (
             (st.rest_bids, st.rest_bid_keys)
             if order.side is Side.BUY
@@ -758,13 +603,13 @@ class Engine:
 
     def _fill(
         self,
-        st: _Symbol,
-        order: _Order,
+        st: SymbolState,
+        order: RestingOrder,
         price: Decimal,
         qty: Decimal,
         liquidity: Liquidity,
         ts: int,
-        batch: _Batch,
+        batch: Batch,
         *,
         cost: Decimal | None = None,
     ) -> None:
@@ -824,7 +669,7 @@ class Engine:
                 order.status = OrderStatus.PARTIALLY_FILLED
         batch.orders[order.id] = order
 
-    def _lock_per_unit(self, spec: MarketSpec, order: _Order) -> Decimal:
+    def _lock_per_unit(self, spec: MarketSpec, order: RestingOrder) -> Decimal:
         if order.side is Side.BUY and order.price is not None:
             return order.price * (ONE + spec.fee_reserve)
         return ONE
@@ -837,31 +682,31 @@ class Engine:
                 f"({ev.type.value}): needs {plain(amount)} {currency}, {plain(free)} free"
             )
 
-    def _lock(self, currency: str, amount: Decimal, batch: _Batch) -> None:
+    def _lock(self, currency: str, amount: Decimal, batch: Batch) -> None:
         self._locked[currency] = self._locked.get(currency, ZERO) + amount
         self._totals.setdefault(currency, ZERO)
         batch.currencies[currency] = None
 
-    def _unlock(self, currency: str, amount: Decimal, batch: _Batch) -> None:
+    def _unlock(self, currency: str, amount: Decimal, batch: Batch) -> None:
         left = self._locked.get(currency, ZERO) - amount
         # An exact zero left by decimals (0E-11) is shown as plain 0.
         self._locked[currency] = left if left else ZERO
         batch.currencies[currency] = None
 
-    def _release(self, spec: MarketSpec, order: _Order, batch: _Batch) -> None:
+    def _release(self, spec: MarketSpec, order: RestingOrder, batch: Batch) -> None:
         if order.locked:
             self._unlock(spec.quote if order.side is Side.BUY else spec.base, order.locked, batch)
             order.locked = ZERO
 
     # -- plumbing -----------------------------------------------------------------------------
 
-    def _new_order(self, ev: PlaceOrder) -> _Order:
+    def _new_order(self, ev: PlaceOrder) -> RestingOrder:
         self._order_seq += 1
-        order = _Order(self._order_seq, f"{self.id_prefix}{self._order_seq}", ev)
+        order = RestingOrder(self._order_seq, f"{self.id_prefix}{self._order_seq}", ev)
         self._orders[order.id] = order
         return order
 
-    def _sym(self, symbol: str) -> _Symbol:
+    def _sym(self, symbol: str) -> SymbolState:
         st = self._symbols.get(symbol)
         if st is None:
             raise UnknownSymbol(
@@ -873,7 +718,7 @@ class Engine:
     def _quote(self, symbol: str) -> str:
         return self._symbols[symbol].spec.quote
 
-    def _result(self, batch: _Batch) -> EngineResult:
+    def _result(self, batch: Batch) -> EngineResult:
         return EngineResult(
             orders=tuple(o.state(self._quote(o.symbol)) for o in batch.orders.values()),
             fills=tuple(batch.fills),
@@ -881,16 +726,7 @@ class Engine:
         )
 
 
-def _crossed(st: _Symbol) -> bool:
-    """Whether the book now reaches a resting order (best ask at or below the best resting
-    bid, or best bid at or above the best resting ask)."""
-    return bool(
-        (st.rest_bids and st.asks.keys and st.asks.keys[0] <= st.rest_bids[0].price_f)
-        or (st.rest_asks and st.bids.keys and -st.bids.keys[0] >= st.rest_asks[0].price_f)
-    )
-
-
-def _limit(order: _Order) -> Decimal:
+def _limit(order: RestingOrder) -> Decimal:
     # Only LIMIT and LIMIT_MAKER orders rest, and both always carry a price.
     assert order.price is not None
     return order.price
