@@ -42,8 +42,10 @@ from adapters.paper.engine import (
 )
 from adapters.paper.exchange import PaperExchange
 from adapters.paper.feed import EngineFeed, tap_client_class
-from adapters.replay import Frame, Recording, ReplayServer, bitstamp_snapshot_route
+from adapters.replay import Frame, Recording
 from adapters.venues import get_venue
+from adapters.venues.bitstamp.replay import bitstamp_snapshot_route
+from tests.replay_faults import FaultyReplayServer
 
 SYMBOL, PAIR = "ETH/USD", "ethusd"
 WS = ROOT / "cassettes" / "bitstamp" / "ws"
@@ -236,7 +238,7 @@ async def replay_once(
     rest = {"GET /api/v2/markets/": _markets_rest(),
             f"GET /api/v2/order_book/{PAIR}/": bitstamp_snapshot_route(snapshot, PAIR)}  # fmt: skip
     venue = get_venue("bitstamp")
-    async with ReplayServer(rec, rest=rest, silent_after=quiet_after(rec)) as server:
+    async with FaultyReplayServer(rec, rest=rest, silent_after=quiet_after(rec)) as server:
         if paper:
             ex = PaperExchange("bitstamp", ledger=":memory:", config=CONFIG,
                                initial_balances={"USD": "1000000", "ETH": "1000"})  # fmt: skip

@@ -33,16 +33,12 @@ from typing import Any
 from _common import ROOT, median, report
 
 from adapters import Credentials, open_exchange
-from adapters.replay import (
-    Recording,
-    ReplayServer,
-    RestResponse,
-    bitstamp_snapshot_route,
-    repeat_depth_session,
-    repeat_diff_session,
-)
+from adapters.replay import Recording, RestResponse
 from adapters.streams import StreamPolicy
 from adapters.venues import get_venue
+from adapters.venues.bitmart.replay import repeat_depth_session
+from adapters.venues.bitstamp.replay import bitstamp_snapshot_route, repeat_diff_session
+from tests.replay_faults import FaultyReplayServer
 
 ROUNDS = 5
 PACED = 10_000.0
@@ -104,7 +100,7 @@ def serve(exchange: str, pace: float | None, conn: Connection) -> None:
 async def _serve(exchange: str, pace: float | None, conn: Connection) -> None:
     rec, rest = session(exchange)
     loop = asyncio.get_running_loop()
-    async with ReplayServer(
+    async with FaultyReplayServer(
         rec, rest=rest, pace=pace, compress=exchange == "bitmart", silent_after=HOLD
     ) as srv:
         conn.send(srv.port)

@@ -16,18 +16,12 @@ from typing import Any, TypeVar
 import yaml
 
 from adapters.exchange import Exchange
-from adapters.replay import (
-    Frame,
-    Recording,
-    ReplayServer,
-    RestHandler,
-    RestResponse,
-    ResumeHook,
-    bitmart_book_resume,
-    repeat_depth_session,
-    repeat_diff_session,
-)
+from adapters.replay import Frame, Recording, RestHandler, RestResponse, ResumeHook
 from adapters.streams import StreamPolicy
+from adapters.venues.bitmart.replay import bitmart_book_resume, repeat_depth_session
+from adapters.venues.bitstamp.replay import repeat_diff_session
+
+from .replay_faults import FaultyReplayServer
 
 ROOT = Path(__file__).resolve().parents[1]
 CASSETTES = ROOT / "cassettes"
@@ -112,7 +106,7 @@ def bitmart_venue_resume(frames: list[Frame]) -> ResumeHook:
     return resume
 
 
-def point(ex: Exchange, srv: ReplayServer, policy: StreamPolicy = FAST) -> Exchange:
+def point(ex: Exchange, srv: FaultyReplayServer, policy: StreamPolicy = FAST) -> Exchange:
     """Send ``ex``'s REST and WebSocket traffic to ``srv``; BitMart gets its markets from the
     recorded ccxt markets (no REST call), Bitstamp loads them from ``srv``."""
     ex.venue.point_at(ex.client, srv.http_url, srv.ws_url)

@@ -21,7 +21,8 @@ import pytest
 from adapters.models import Fill, Order
 from adapters.paper.demo import DemoReport, run_demo
 from adapters.paper.session import DEMO_SESSION, shipped_sessions
-from adapters.replay import Frame, Recording, bitstamp_book
+from adapters.replay import Frame, Recording
+from adapters.venues.bitstamp.replay import bitstamp_book
 
 WS = shipped_sessions("bitstamp")
 PAIR = "ethusd"

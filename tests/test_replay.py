@@ -34,21 +34,19 @@ from adapters.errors import UnknownExchange
 from adapters.replay import (
     Frame,
     Recording,
-    ReplayServer,
     RestHandler,
     RestRequest,
     RestResponse,
-    bitmart_books,
-    bitstamp_book,
-    bitstamp_snapshot_route,
     deflate_raw,
     frame_keys,
     inflate_raw,
     is_reply,
-    seeded_drop_points,
 )
 from adapters.venues import get_venue
+from adapters.venues.bitmart.replay import bitmart_books
+from adapters.venues.bitstamp.replay import bitstamp_book, bitstamp_snapshot_route
 
+from .replay_faults import FaultyReplayServer, seeded_drop_points
 from .streams_support import BITMART_WS, BITSTAMP_WS, CASSETTES, ROOT, SHIPPED, session_path
 from .streams_support import watch_until as _watch_until
 
@@ -92,7 +90,9 @@ def as_floats(levels: list[list[str]]) -> list[list[float]]:
 
 
 @asynccontextmanager
-async def bitstamp_client(srv: ReplayServer, cls: Any = None, **config: Any) -> AsyncIterator[Any]:
+async def bitstamp_client(
+    srv: FaultyReplayServer, cls: Any = None, **config: Any
+) -> AsyncIterator[Any]:
     client = (cls or ccxtpro.bitstamp)({"apiKey": "testApiKey", "secret": "testSecret", **config})
     get_venue("bitstamp").point_at(client, srv.http_url, srv.ws_url)
     try:
@@ -102,7 +102,7 @@ async def bitstamp_client(srv: ReplayServer, cls: Any = None, **config: Any) -> 
 
 
 @asynccontextmanager
-async def bitmart_client(srv: ReplayServer, cls: Any = None) -> AsyncIterator[Any]:
+async def bitmart_client(srv: FaultyReplayServer, cls: Any = None) -> AsyncIterator[Any]:
     client = (cls or ccxtpro.bitmart)({"apiKey": "testApiKey", "secret": "testSecret", "uid": "m"})
     markets = json.loads(session_path("bitmart", "markets.spot.json").read_text(encoding="utf-8"))
     client.set_markets(list(markets.values()))
@@ -225,7 +225,7 @@ def test_derived_sessions_are_consistent() -> None:
 async def test_bitstamp_watch_trades_values_equal_frame() -> None:
     rec = recording("bitstamp", "live_trades")
     frame = rec.data_frames()[0].json()["data"]
-    async with ReplayServer(rec, rest=bitstamp_rest()) as srv, bitstamp_client(srv) as ex:
+    async with FaultyReplayServer(rec, rest=bitstamp_rest()) as srv, bitstamp_client(srv) as ex:
         trades = await asyncio.wait_for(ex.watch_trades("ETH/USD"), WAIT)
         trade = trades[-1]
         assert trade["id"] == str(frame["id"]) == "542327128"
@@ -245,7 +245,7 @@ async def test_bitstamp_watch_order_book_captured_frame() -> None:
     snapshot = bitstamp_snapshot()
     rest = bitstamp_rest(bitstamp_snapshot_route(snapshot, "ethusd"))
     frame = rec.data_frames()[0].json()["data"]
-    async with ReplayServer(rec, rest=rest) as srv, bitstamp_client(srv) as ex:
+    async with FaultyReplayServer(rec, rest=rest) as srv, bitstamp_client(srv) as ex:
         # one recorded delta: ask for the REST snapshot right away instead of after 6 deltas
         ex.options["watchOrderBook"]["snapshotDelay"] = 0
         book = await asyncio.wait_for(ex.watch_order_book("ETH/USD"), WAIT)
@@ -267,7 +267,7 @@ async def test_bitstamp_watch_order_book_derived_session() -> None:
     snapshot = bitstamp_snapshot()
     rest = bitstamp_rest(bitstamp_snapshot_route(snapshot, "ethusd"))
     final = int(rec.data_frames()[-1].json()["data"]["microtimestamp"])
-    async with ReplayServer(rec, rest=rest) as srv, bitstamp_client(srv) as ex:
+    async with FaultyReplayServer(rec, rest=rest) as srv, bitstamp_client(srv) as ex:
         book, errors = await watch_until(
             lambda: ex.watch_order_book("ETH/USD"), lambda b: b["nonce"] == final
         )
@@ -284,7 +284,7 @@ async def test_bitstamp_stale_snapshot_is_nonce_behind_cache() -> None:
     # A snapshot older than every cached delta: get_cache_index() returns -1 three times.
     rec = recording("bitstamp", "diff_order_book_derived")
     rest = bitstamp_rest(RestResponse(200, bitstamp_snapshot()))
-    async with ReplayServer(rec, rest=rest) as srv, bitstamp_client(srv) as ex:
+    async with FaultyReplayServer(rec, rest=rest) as srv, bitstamp_client(srv) as ex:
         with pytest.raises(ExchangeError, match="nonce is behind cache after 3 tries"):
             await asyncio.wait_for(ex.watch_order_book("ETH/USD"), WAIT)
         assert [r.path for r in srv.rest_requests].count("/api/v2/order_book/ethusd/") == 3
@@ -297,7 +297,7 @@ async def test_bitstamp_stale_snapshot_is_nonce_behind_cache() -> None:
 async def test_bitstamp_watch_orders_private_channel() -> None:
     rec = recording("bitstamp", "private_my_orders")
     frame = rec.data_frames()[0].json()["data"]
-    async with ReplayServer(rec, rest=bitstamp_rest()) as srv, bitstamp_client(srv) as ex:
+    async with FaultyReplayServer(rec, rest=bitstamp_rest()) as srv, bitstamp_client(srv) as ex:
         orders = await asyncio.wait_for(ex.watch_orders("LTC/USD"), WAIT)
         order = orders[-1]
         assert order["id"] == frame["id_str"] == "1463471322288128"
@@ -321,7 +321,7 @@ async def test_bitstamp_watch_orders_private_channel() -> None:
 async def test_bitmart_ticker_ohlcv_depth5(compress: bool) -> None:
     ticker_rec = recording("bitmart", "ticker")
     raw = ticker_rec.data_frames()[0].json()["data"][0]
-    async with ReplayServer(ticker_rec, compress=compress) as srv, bitmart_client(srv) as ex:
+    async with FaultyReplayServer(ticker_rec, compress=compress) as srv, bitmart_client(srv) as ex:
         ticker = await asyncio.wait_for(ex.watch_ticker("ETH/USDT"), WAIT)
         assert ticker["last"] == float(raw["last_price"]) == 35000.0
         assert (ticker["bid"], ticker["bidVolume"]) == (35000.0, 11.0)
@@ -332,7 +332,7 @@ async def test_bitmart_ticker_ohlcv_depth5(compress: bool) -> None:
 
     kline_rec = recording("bitmart", "kline")
     candle = kline_rec.data_frames()[0].json()["data"][0]["candle"]
-    async with ReplayServer(kline_rec, compress=compress) as srv, bitmart_client(srv) as ex:
+    async with FaultyReplayServer(kline_rec, compress=compress) as srv, bitmart_client(srv) as ex:
         ohlcv = await asyncio.wait_for(ex.watch_ohlcv("ETH/USDT", "1M"), WAIT)
         assert ohlcv[-1][1:] == [float(x) for x in candle[1:]]
         # ccxt floors the open time to a multiple of 30 days, not to the calendar month
@@ -341,7 +341,7 @@ async def test_bitmart_ticker_ohlcv_depth5(compress: bool) -> None:
 
     depth_rec = recording("bitmart", "depth5")
     element = depth_rec.data_frames()[0].json()["data"][0]
-    async with ReplayServer(depth_rec, compress=compress) as srv, bitmart_client(srv) as ex:
+    async with FaultyReplayServer(depth_rec, compress=compress) as srv, bitmart_client(srv) as ex:
         ex.options["watchOrderBook"]["depth"] = "depth5"
         book = await asyncio.wait_for(ex.watch_order_book("ETH/USDT"), WAIT)
         assert book["bids"] == as_floats(element["bids"])
@@ -354,7 +354,7 @@ async def test_bitmart_ticker_ohlcv_depth5(compress: bool) -> None:
 async def test_bitmart_depth_increase100_derived_session(compress: bool) -> None:
     rec = recording("bitmart", "depth_increase100_derived")
     last = rec.data_frames()[-1].json()["data"][0]
-    async with ReplayServer(rec, compress=compress) as srv, bitmart_client(srv) as ex:
+    async with FaultyReplayServer(rec, compress=compress) as srv, bitmart_client(srv) as ex:
         book, errors = await watch_until(
             lambda: ex.watch_order_book("ETH/USDT"), lambda b: b["timestamp"] == last["ms_t"]
         )
@@ -368,7 +368,7 @@ async def test_bitmart_depth_increase100_derived_session(compress: bool) -> None
 async def test_bitmart_login_then_watch_orders_and_balance() -> None:
     rec = recording("bitmart", "login_user_orders")
     raw = rec.data_frames()[0].json()["data"][0]
-    async with ReplayServer(rec) as srv, bitmart_client(srv) as ex:
+    async with FaultyReplayServer(rec) as srv, bitmart_client(srv) as ex:
         orders = await asyncio.wait_for(ex.watch_orders(), WAIT)
         order = orders[-1]
         assert order["id"] == raw["order_id"] == "2147857398"
@@ -385,7 +385,7 @@ async def test_bitmart_login_then_watch_orders_and_balance() -> None:
         assert sent[1]["args"] == ["spot/user/orders:ALL_SYMBOLS"]
 
     rec = recording("bitmart", "user_balance")
-    async with ReplayServer(rec) as srv, bitmart_client(srv) as ex:
+    async with FaultyReplayServer(rec) as srv, bitmart_client(srv) as ex:
         ex.options["watchBalance"]["fetchBalanceSnapshot"] = False
         balance = await asyncio.wait_for(ex.watch_balance(), WAIT)
         assert balance["BTC"]["free"] == 123.22 and balance["BTC"]["used"] == 12.56
@@ -397,7 +397,7 @@ async def test_one_server_serves_public_and_private_paths() -> None:
         "/api": recording("bitmart", "ticker"),
         "/user": recording("bitmart", "login_user_orders"),
     }
-    async with ReplayServer(streams, compress=True) as srv, bitmart_client(srv) as ex:
+    async with FaultyReplayServer(streams, compress=True) as srv, bitmart_client(srv) as ex:
         ticker, orders = await asyncio.wait_for(
             asyncio.gather(ex.watch_ticker("ETH/USDT"), ex.watch_orders()), WAIT
         )
@@ -408,7 +408,10 @@ async def test_one_server_serves_public_and_private_paths() -> None:
 
 @pytest.mark.asyncio
 async def test_bitmart_login_error_and_unsolicited_error() -> None:
-    async with ReplayServer(recording("bitmart", "login_error")) as srv, bitmart_client(srv) as ex:
+    async with (
+        FaultyReplayServer(recording("bitmart", "login_error")) as srv,
+        bitmart_client(srv) as ex,
+    ):
         # ccxt reuses its REST code table: WS errorCode 30013 "Invalid sign" becomes
         # RateLimitExceeded (REST 30013 is "too many requests"), not AuthenticationError.
         with pytest.raises(RateLimitExceeded, match="30013"):
@@ -417,7 +420,7 @@ async def test_bitmart_login_error_and_unsolicited_error() -> None:
     rec = recording("bitmart", "errors_and_control")
     # silent after the ticker (recv index 1) so the next watch is pending when 30039 arrives:
     # ccxt rejects only the futures pending at that moment, a later caller never sees it
-    async with ReplayServer(rec, silent_after=1) as srv, bitmart_client(srv) as ex:
+    async with FaultyReplayServer(rec, silent_after=1) as srv, bitmart_client(srv) as ex:
         ticker = await asyncio.wait_for(ex.watch_ticker("ETH/USDT"), WAIT)
         assert ticker["last"] == 35000.0
         pending = asyncio.ensure_future(ex.watch_ticker("ETH/USDT"))
@@ -441,7 +444,7 @@ async def test_bitmart_login_error_and_unsolicited_error() -> None:
 )
 async def test_bug_bitmart_spot_trade_without_m_hangs_watch_trades() -> None:
     rec = recording("bitmart", "trade")
-    async with ReplayServer(rec, compress=True) as srv, bitmart_client(srv) as ex:
+    async with FaultyReplayServer(rec, compress=True) as srv, bitmart_client(srv) as ex:
         trades = await asyncio.wait_for(ex.watch_trades("ETH/USDT"), HANG)
         assert trades[-1]["price"] == 162.12 and trades[-1]["amount"] == 11.085
 
@@ -456,7 +459,7 @@ async def test_bug_bitmart_spot_trade_without_m_hangs_watch_trades() -> None:
 )
 async def test_bug_bitstamp_control_frame_kills_receive_loop(name: str) -> None:
     rec = recording("bitstamp", name)
-    async with ReplayServer(rec, rest=bitstamp_rest()) as srv, bitstamp_client(srv) as ex:
+    async with FaultyReplayServer(rec, rest=bitstamp_rest()) as srv, bitstamp_client(srv) as ex:
         task = asyncio.ensure_future(ex.watch_trades("ETH/USD"))
         if name == "control_heartbeat":
             await _send_heartbeat(ex)
@@ -473,7 +476,7 @@ async def test_bug_bitstamp_control_frame_kills_receive_loop(name: str) -> None:
 )
 async def test_bug_bitstamp_bts_error_is_not_raised() -> None:
     rec = recording("bitstamp", "control_error")
-    async with ReplayServer(rec, rest=bitstamp_rest()) as srv, bitstamp_client(srv) as ex:
+    async with FaultyReplayServer(rec, rest=bitstamp_rest()) as srv, bitstamp_client(srv) as ex:
         with pytest.raises(AuthenticationError):
             await asyncio.wait_for(ex.watch_orders("LTC/USD"), HANG)
 
@@ -487,7 +490,7 @@ async def test_bug_bitstamp_bts_error_is_not_raised() -> None:
 )
 async def test_bug_bitmart_un_watch_ticker_hangs() -> None:
     rec = recording("bitmart", "errors_and_control")
-    async with ReplayServer(rec) as srv, bitmart_client(srv) as ex:
+    async with FaultyReplayServer(rec) as srv, bitmart_client(srv) as ex:
         await asyncio.wait_for(ex.watch_ticker("ETH/USDT"), WAIT)
         await asyncio.wait_for(ex.un_watch_ticker("ETH/USDT"), HANG)
 
@@ -518,7 +521,7 @@ async def _until(predicate: Callable[[], bool]) -> None:
 )
 async def test_bug_close_frame_orphans_the_resubscribed_client() -> None:
     rec = recording("bitmart", "depth_increase100_derived")
-    async with ReplayServer(rec, pace=300.0, drop_after=30) as srv, bitmart_client(srv) as ex:
+    async with FaultyReplayServer(rec, pace=300.0, drop_after=30) as srv, bitmart_client(srv) as ex:
         last = rec.data_frames()[-1].json()["data"][0]["ms_t"]
         await watch_until(lambda: ex.watch_order_book("ETH/USDT"), lambda b: b["timestamp"] == last)
         # a correct client reconnects once: two connections in total, one open at the end
@@ -574,7 +577,7 @@ class _BitstampFixed(_ClientGuard, ccxtpro.bitstamp):  # type: ignore[misc]
 @pytest.mark.asyncio
 async def test_minimal_overrides_fix_the_bugs() -> None:
     async with (
-        ReplayServer(recording("bitmart", "trade"), compress=True) as srv,
+        FaultyReplayServer(recording("bitmart", "trade"), compress=True) as srv,
         bitmart_client(srv, _BitmartFixed) as ex,
     ):
         trades = await asyncio.wait_for(ex.watch_trades("ETH/USDT"), WAIT)
@@ -584,7 +587,7 @@ async def test_minimal_overrides_fix_the_bugs() -> None:
     rec = recording("bitstamp", "control_request_reconnect")
     # hold the trade back (silent after recv 1) until the client has reconnected
     async with (
-        ReplayServer(rec, rest=bitstamp_rest(), silent_after=1) as srv,
+        FaultyReplayServer(rec, rest=bitstamp_rest(), silent_after=1) as srv,
         bitstamp_client(srv, _BitstampFixed) as ex,
     ):
         with pytest.raises(NetworkError, match="request_reconnect"):
@@ -596,7 +599,7 @@ async def test_minimal_overrides_fix_the_bugs() -> None:
 
     rec = recording("bitstamp", "control_heartbeat")
     async with (
-        ReplayServer(rec, rest=bitstamp_rest()) as srv,
+        FaultyReplayServer(rec, rest=bitstamp_rest()) as srv,
         bitstamp_client(srv, _BitstampFixed) as ex,
     ):
         task = asyncio.ensure_future(ex.watch_trades("ETH/USD"))
@@ -606,7 +609,7 @@ async def test_minimal_overrides_fix_the_bugs() -> None:
 
     rec = recording("bitstamp", "control_error")
     async with (
-        ReplayServer(rec, rest=bitstamp_rest()) as srv,
+        FaultyReplayServer(rec, rest=bitstamp_rest()) as srv,
         bitstamp_client(srv, _BitstampFixed) as ex,
     ):
         with pytest.raises(AuthenticationError, match="4009"):
@@ -626,7 +629,7 @@ async def test_bitstamp_drop_and_reconnect_rebuilds_the_book(mode: str, cls: Any
     drops = seeded_drop_points(seed=7, first=20, last=250, count=3)
     final = int(rec.data_frames()[-1].json()["data"]["microtimestamp"])
     async with (
-        ReplayServer(
+        FaultyReplayServer(
             rec,
             rest=bitstamp_rest(bitstamp_snapshot_route(snapshot, "ethusd")),
             drop_after=drops,
@@ -657,7 +660,7 @@ async def test_bitmart_drop_and_resume_with_fresh_snapshot(mode: str, cls: Any) 
     drops = [40, 120, 250]
     last = rec.data_frames()[-1].json()["data"][0]
     async with (
-        ReplayServer(
+        FaultyReplayServer(
             rec,
             compress=True,
             drop_after=drops,
@@ -689,7 +692,7 @@ async def test_bitmart_drop_and_resume_with_fresh_snapshot(mode: str, cls: Any) 
 @pytest.mark.asyncio
 async def test_silence_refusal_and_server_gone() -> None:
     rec = recording("bitmart", "depth_increase100_derived")
-    async with ReplayServer(rec, silent_after=10) as srv:
+    async with FaultyReplayServer(rec, silent_after=10) as srv:
         async with aiohttp.ClientSession() as session:
             ws = await session.ws_connect(srv.ws_url + "/api?protocol=1.1", autoping=False)
             await ws.send_str('{"op":"subscribe","args":["spot/depth/increase100:ETH_USDT"]}')
@@ -732,7 +735,7 @@ async def test_pacing_offers_a_fixed_rate() -> None:
     rec = recording("bitmart", "depth_increase100_derived")
 
     async def receive_all(pace: float | None, count: int) -> float:
-        async with ReplayServer(rec, pace=pace) as srv, aiohttp.ClientSession() as session:
+        async with FaultyReplayServer(rec, pace=pace) as srv, aiohttp.ClientSession() as session:
             ws = await session.ws_connect(srv.ws_url + "/api")
             await ws.send_str('{"op":"subscribe","args":["spot/depth/increase100:ETH_USDT"]}')
             await asyncio.wait_for(ws.receive(), WAIT)  # ack: never paced
@@ -752,7 +755,7 @@ async def test_pacing_offers_a_fixed_rate() -> None:
 async def test_rest_routes_and_compression_on_the_wire() -> None:
     calls: list[RestRequest] = []
 
-    def computed(server: ReplayServer, request: RestRequest) -> RestResponse:
+    def computed(server: FaultyReplayServer, request: RestRequest) -> RestResponse:
         calls.append(request)
         return RestResponse(201, {"n": len(server.rest_requests)})
 
@@ -762,7 +765,7 @@ async def test_rest_routes_and_compression_on_the_wire() -> None:
         "POST /b": computed,
     }
     rec = recording("bitmart", "ticker")
-    async with ReplayServer(rec, rest=rest, compress=True) as srv:
+    async with FaultyReplayServer(rec, rest=rest, compress=True) as srv:
         async with aiohttp.ClientSession() as session:
             async with session.get(srv.http_url + "/a") as resp:
                 assert await resp.json() == {"plain": True}

@@ -34,18 +34,12 @@ from adapters import (
     UnsupportedFeature,
 )
 from adapters.exchange import Exchange
-from adapters.replay import (
-    Frame,
-    Recording,
-    ReplayServer,
-    RestRequest,
-    RestResponse,
-    bitmart_books,
-    bitstamp_book,
-    bitstamp_snapshot_route,
-)
+from adapters.replay import Frame, Recording, RestRequest, RestResponse
 from adapters.streams import DEFAULT_SILENCE, StreamPolicy
+from adapters.venues.bitmart.replay import bitmart_books
+from adapters.venues.bitstamp.replay import bitstamp_book, bitstamp_snapshot_route
 
+from .replay_faults import FaultyReplayServer
 from .streams_support import (
     BITMART_WS,
     BITSTAMP_WS,
@@ -78,7 +72,7 @@ async def test_bitstamp_order_book_derived_session(make_exchange: Make) -> None:
     rest = bitstamp_rest(
         {"GET /api/v2/order_book/ethusd/": bitstamp_snapshot_route(snapshot, "ethusd")}
     )
-    async with ReplayServer(rec, rest=rest, pace=3000.0) as srv:
+    async with FaultyReplayServer(rec, rest=rest, pace=3000.0) as srv:
         ex = point(make_exchange("bitstamp"), srv)
         books = await take_until(ex.watch_order_book("ETH/USD"), lambda b: b.nonce == final)
     assert all(isinstance(b, OrderBook) and b.symbol == "ETH/USD" for b in books)
@@ -115,7 +109,7 @@ async def test_bitmart_order_book_derived_session_with_depth(
 ) -> None:
     rec = recording("bitmart", "depth_increase100_derived")
     last = data(rec)[-1]["data"][0]
-    async with ReplayServer(rec, compress=compress, pace=3000.0) as srv:
+    async with FaultyReplayServer(rec, compress=compress, pace=3000.0) as srv:
         ex = point(make_exchange("bitmart"), srv)
         books = await take_until(
             ex.watch_order_book("ETH/USDT", depth=3), lambda b: b.timestamp == last["ms_t"]
@@ -129,7 +123,7 @@ async def test_bitmart_order_book_derived_session_with_depth(
 
 async def test_order_book_rejects_bad_depth_and_unknown_symbol(make_exchange: Make) -> None:
     rec = recording("bitmart", "depth5")
-    async with ReplayServer(rec) as srv:
+    async with FaultyReplayServer(rec) as srv:
         ex = point(make_exchange("bitmart"), srv)
         with pytest.raises(InvalidOrderRequest):
             ex.watch_order_book("ETH/USDT", depth=0)
@@ -145,7 +139,7 @@ async def test_order_book_rejects_bad_depth_and_unknown_symbol(make_exchange: Ma
 async def test_bitstamp_trades(make_exchange: Make) -> None:
     rec = recording("bitstamp", "live_trades")
     frame = data(rec)[0]["data"]
-    async with ReplayServer(rec, rest=bitstamp_rest()) as srv:
+    async with FaultyReplayServer(rec, rest=bitstamp_rest()) as srv:
         ex = point(make_exchange("bitstamp"), srv)
         (trade,) = await take(ex.watch_trades("ETH/USD"), 1)
     assert isinstance(trade, Trade)
@@ -162,7 +156,7 @@ async def test_bitmart_trades_spot_frame_without_m(make_exchange: Make) -> None:
     rec = recording("bitmart", "trade")
     frame = data(rec)[0]["data"][0]
     assert "m" not in frame
-    async with ReplayServer(rec, compress=True) as srv:
+    async with FaultyReplayServer(rec, compress=True) as srv:
         ex = point(make_exchange("bitmart"), srv)
         (trade,) = await take(ex.watch_trades("ETH/USDT"), 1)
     assert trade.symbol == "ETH/USDT" and trade.id is None
@@ -185,7 +179,7 @@ async def test_trades_come_one_by_one_once_each(make_exchange: Make) -> None:
     session = Recording(frames=frames, meta=rec.meta)
     expected = [e for f in session.data_frames() for e in f.json()["data"]]
     assert len(expected) == 5 and any("ms_t" not in e for e in expected)
-    async with ReplayServer(session, pace=500.0) as srv:
+    async with FaultyReplayServer(session, pace=500.0) as srv:
         ex = point(make_exchange("bitmart"), srv)
         trades = await take(ex.watch_trades("ETH/USDT"), len(expected))
     assert [(t.price, t.amount, t.side, t.timestamp) for t in trades] == [
@@ -201,7 +195,7 @@ async def test_trades_come_one_by_one_once_each(make_exchange: Make) -> None:
 async def test_bitmart_ticker(make_exchange: Make) -> None:
     rec = recording("bitmart", "ticker")
     raw = data(rec)[0]["data"][0]
-    async with ReplayServer(rec, compress=True) as srv:
+    async with FaultyReplayServer(rec, compress=True) as srv:
         ex = point(make_exchange("bitmart"), srv)
         (ticker,) = await take(ex.watch_ticker("ETH/USDT"), 1)
     assert isinstance(ticker, Ticker) and ticker.symbol == "ETH/USDT"
@@ -215,7 +209,9 @@ async def test_bitmart_ticker(make_exchange: Make) -> None:
 
 
 async def test_bitstamp_has_no_ticker_stream_and_sends_nothing(make_exchange: Make) -> None:
-    async with ReplayServer(recording("bitstamp", "live_trades"), rest=bitstamp_rest()) as srv:
+    async with FaultyReplayServer(
+        recording("bitstamp", "live_trades"), rest=bitstamp_rest()
+    ) as srv:
         ex = point(make_exchange("bitstamp"), srv)
         with pytest.raises(UnsupportedFeature, match="bitstamp has no ticker stream"):
             ex.watch_ticker("ETH/USD")
@@ -231,7 +227,7 @@ async def test_bitstamp_has_no_ticker_stream_and_sends_nothing(make_exchange: Ma
 async def test_bitmart_candles_keep_the_venue_open_time(make_exchange: Make) -> None:
     rec = recording("bitmart", "kline")
     raw = data(rec)[0]["data"][0]["candle"]
-    async with ReplayServer(rec, compress=True) as srv:
+    async with FaultyReplayServer(rec, compress=True) as srv:
         ex = point(make_exchange("bitmart"), srv)
         (candle,) = await take(ex.watch_candles("ETH/USDT", "1M"), 1)
     assert isinstance(candle, Candle)
@@ -263,7 +259,7 @@ async def test_bitmart_candles_yield_each_change_of_the_current_candle(
         ],
     ]
     session = Recording(frames=frames, meta=rec.meta)
-    async with ReplayServer(session, pace=200.0) as srv:
+    async with FaultyReplayServer(session, pace=200.0) as srv:
         ex = point(make_exchange("bitmart"), srv)
         candles = await take(ex.watch_candles("ETH/USDT", "1m"), 3)
     assert [(c.timestamp, c.close, c.volume) for c in candles] == [
@@ -289,14 +285,14 @@ async def test_bitstamp_candles_by_polling(make_exchange: Make) -> None:
     answers = [[first], [grown, nxt]]
     polls: list[RestRequest] = []
 
-    def ohlc(_: ReplayServer, request: RestRequest) -> RestResponse:
+    def ohlc(_: FaultyReplayServer, request: RestRequest) -> RestResponse:
         polls.append(request)
         rows = answers[min(len(polls), len(answers)) - 1]
         return RestResponse(200, {"data": {"pair": "BTC/USDT", "ohlc": rows}})
 
     rest = bitstamp_rest({"GET /api/v2/ohlc/btcusdt/": ohlc})
     policy = StreamPolicy(candle_poll_interval=0.02, candle_poll_delay=0.0)
-    async with ReplayServer(None, rest=rest) as srv:
+    async with FaultyReplayServer(None, rest=rest) as srv:
         ex = point(make_exchange("bitstamp"), srv, policy)
         stream = ex.watch_candles("BTC/USDT", "1h")
         got: list[Candle] = []
@@ -340,7 +336,7 @@ async def test_bitstamp_orders(make_exchange: Make) -> None:
     rec = recording("bitstamp", "private_my_orders")
     frame = data(rec)[0]
     raw = frame["data"]
-    async with ReplayServer(rec, rest=bitstamp_rest()) as srv:
+    async with FaultyReplayServer(rec, rest=bitstamp_rest()) as srv:
         ex = point(make_exchange("bitstamp"), srv)
         (order,) = await take(ex.watch_orders("LTC/USD"), 1)
         sent = srv.received_json()
@@ -365,7 +361,7 @@ async def test_bitstamp_orders(make_exchange: Make) -> None:
 async def test_bitstamp_my_trades(make_exchange: Make) -> None:
     rec = recording("bitstamp", "private_my_trades")
     raw = data(rec)[0]["data"]
-    async with ReplayServer(rec, rest=bitstamp_rest()) as srv:
+    async with FaultyReplayServer(rec, rest=bitstamp_rest()) as srv:
         ex = point(make_exchange("bitstamp"), srv)
         (fill,) = await take(ex.watch_my_trades("LTC/USD"), 1)
     assert isinstance(fill, Fill)
@@ -388,7 +384,7 @@ async def test_bitstamp_private_streams_need_a_symbol(make_exchange: Make) -> No
 async def test_bitmart_orders(make_exchange: Make) -> None:
     rec = recording("bitmart", "login_user_orders")
     raw = data(rec)[0]["data"][0]
-    async with ReplayServer(rec, compress=True) as srv:
+    async with FaultyReplayServer(rec, compress=True) as srv:
         ex = point(make_exchange("bitmart"), srv)
         (order,) = await take(ex.watch_orders(), 1)
         sent = srv.received_json()
@@ -407,7 +403,7 @@ async def test_bitmart_orders(make_exchange: Make) -> None:
 
 async def test_bitmart_orders_filtered_by_symbol(make_exchange: Make) -> None:
     rec = recording("bitmart", "login_user_orders")
-    async with ReplayServer(rec) as srv:
+    async with FaultyReplayServer(rec) as srv:
         ex = point(make_exchange("bitmart"), srv)
         stream = ex.watch_orders("ETH/USDT")  # the recorded order is BTC/USDT
         async with aclosing(stream):
@@ -419,7 +415,7 @@ async def test_bitmart_orders_filtered_by_symbol(make_exchange: Make) -> None:
 async def test_bitmart_my_trades_from_order_updates(make_exchange: Make) -> None:
     rec = recording("bitmart", "login_user_orders")
     raw = data(rec)[0]["data"][0]
-    async with ReplayServer(rec, compress=True) as srv:
+    async with FaultyReplayServer(rec, compress=True) as srv:
         ex = point(make_exchange("bitmart"), srv)
         (fill,) = await take(ex.watch_my_trades(), 1)
     assert fill.id == raw["detail_id"] and fill.order_id == raw["order_id"]
@@ -434,7 +430,7 @@ async def test_bitmart_my_trades_from_order_updates(make_exchange: Make) -> None
 async def test_bitmart_orders_and_fills_share_one_subscription(make_exchange: Make) -> None:
     rec = recording("bitmart", "login_user_orders")
     raw = data(rec)[0]["data"][0]
-    async with ReplayServer(rec) as srv:
+    async with FaultyReplayServer(rec) as srv:
         ex = point(make_exchange("bitmart"), srv)
         orders, fills = ex.watch_orders(), ex.watch_my_trades()
         order, fill = await asyncio.wait_for(asyncio.gather(anext(orders), anext(fills)), WAIT)
@@ -452,7 +448,7 @@ async def test_bitmart_balance(make_exchange: Make) -> None:
     wallet = bitmart_wallet()
     snapshot = {w["id"]: w for w in json.loads(wallet.body)["data"]["wallet"]}
     # the REST snapshot is fetched first; the recorded update is held back until it is in
-    async with ReplayServer(rec, rest={"GET /spot/v1/wallet": wallet}, silent_after=1) as srv:
+    async with FaultyReplayServer(rec, rest={"GET /spot/v1/wallet": wallet}, silent_after=1) as srv:
         ex = point(make_exchange("bitmart"), srv)
         stream = ex.watch_balance()
         async with aclosing(stream):
@@ -484,7 +480,7 @@ async def test_private_streams_check_credentials_before_sending(
     make_exchange: Make, exchange: str, call: Callable[[Exchange], Any]
 ) -> None:
     rec = recording(exchange, "private_my_orders" if exchange == "bitstamp" else "user_balance")
-    async with ReplayServer(rec, rest=bitstamp_rest()) as srv:
+    async with FaultyReplayServer(rec, rest=bitstamp_rest()) as srv:
         ex = point(make_exchange(exchange, credentials=Credentials()), srv)
         with pytest.raises(MissingCredentials):
             call(ex)
@@ -497,7 +493,7 @@ async def test_private_streams_check_credentials_before_sending(
 
 async def test_breaking_out_closes_the_last_subscription(make_exchange: Make) -> None:
     rec = recording("bitmart", "ticker")
-    async with ReplayServer(rec) as srv:
+    async with FaultyReplayServer(rec) as srv:
         ex = point(make_exchange("bitmart"), srv)
         async for ticker in ex.watch_ticker("ETH/USDT"):
             assert ticker.symbol == "ETH/USDT"
@@ -521,7 +517,7 @@ async def test_closing_one_of_two_streams_unsubscribes_only_it(make_exchange: Ma
     ]
     frames.append(trade.frames[-1])  # the trade is only sent once the unsubscribe came
     session = Recording(frames=frames, meta=ticker.meta)
-    async with ReplayServer(session) as srv:
+    async with FaultyReplayServer(session) as srv:
         ex = point(make_exchange("bitmart"), srv)
         trades = ex.watch_trades("ETH/USDT")
         next_trade = asyncio.ensure_future(anext(trades))
@@ -538,7 +534,7 @@ async def test_closing_one_of_two_streams_unsubscribes_only_it(make_exchange: Ma
 
 async def test_a_second_stream_of_the_same_topic_keeps_it(make_exchange: Make) -> None:
     rec = recording("bitstamp", "live_trades")
-    async with ReplayServer(rec, rest=bitstamp_rest(), silent_after=1) as srv:
+    async with FaultyReplayServer(rec, rest=bitstamp_rest(), silent_after=1) as srv:
         ex = point(make_exchange("bitstamp"), srv)
         one, two = ex.watch_trades("ETH/USD"), ex.watch_trades("ETH/USD")
         waiting = asyncio.ensure_future(anext(two))
@@ -554,7 +550,7 @@ async def test_a_second_stream_of_the_same_topic_keeps_it(make_exchange: Make) -
 
 async def test_streams_end_when_the_exchange_is_closed(make_exchange: Make) -> None:
     rec = recording("bitmart", "ticker")
-    async with ReplayServer(rec, silent_after=1) as srv:
+    async with FaultyReplayServer(rec, silent_after=1) as srv:
         ex = point(make_exchange("bitmart"), srv)
         stream = ex.watch_ticker("ETH/USDT")
         await asyncio.wait_for(anext(stream), WAIT)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from adapters.replay import bitmart_books
+from adapters.venues.bitmart.replay import bitmart_books
 
 from .streams_support import ROOT, recording
 

@@ -19,18 +19,13 @@ import pytest
 from adapters import AuthenticationFailed, ExchangeUnavailable
 from adapters.capabilities import Stream
 from adapters.exchange import Exchange
-from adapters.replay import (
-    Frame,
-    Recording,
-    ReplayServer,
-    bitmart_books,
-    bitstamp_book,
-    bitstamp_snapshot_route,
-    seeded_drop_points,
-)
+from adapters.replay import Frame, Recording
 from adapters.streams import StreamPolicy
+from adapters.venues.bitmart.replay import bitmart_books
+from adapters.venues.bitstamp.replay import bitstamp_book, bitstamp_snapshot_route
 from adapters.venues.ws import StreamSilent
 
+from .replay_faults import FaultyReplayServer, seeded_drop_points
 from .streams_support import (
     FAST,
     WAIT,
@@ -73,7 +68,9 @@ async def test_bitstamp_book_survives_50_drops(make_exchange: Make, mode: Any) -
     drops = seeded_drop_points(seed=2024, first=10, last=len(diffs) - 20, count=50)
     route = bitstamp_snapshot_route(snapshot, "ethusd")
     rest = bitstamp_rest({"GET /api/v2/order_book/ethusd/": route})
-    async with ReplayServer(rec, rest=rest, drop_after=drops, drop_mode=mode, pace=4000.0) as srv:
+    async with FaultyReplayServer(
+        rec, rest=rest, drop_after=drops, drop_mode=mode, pace=4000.0
+    ) as srv:
         ex = point(make_exchange("bitstamp"), srv, DROPS_POLICY)
         books = await take_until(
             ex.watch_order_book("ETH/USD"), lambda b: b.nonce == final, within=30.0
@@ -95,7 +92,7 @@ async def test_bitmart_book_survives_50_drops(make_exchange: Make, mode: Any) ->
     updates = data(rec)
     last = updates[-1]["data"][0]
     drops = seeded_drop_points(seed=7, first=5, last=len(updates) - 5, count=50)
-    async with ReplayServer(
+    async with FaultyReplayServer(
         rec, compress=True, drop_after=drops, drop_mode=mode, pace=4000.0
     ) as srv:
         ex = point(make_exchange("bitmart"), srv, DROPS_POLICY)
@@ -119,7 +116,7 @@ async def test_silent_server_trips_the_watchdog_and_the_stream_recovers(
     rec = recording("bitmart", "depth_increase100_derived")
     last = data(rec)[-1]["data"][0]["ms_t"]
     policy = StreamPolicy(initial_backoff=0.002, silence={Stream.ORDER_BOOK: 0.2})
-    async with ReplayServer(rec, silent_after=50, pace=3000.0) as srv:
+    async with FaultyReplayServer(rec, silent_after=50, pace=3000.0) as srv:
         ex = point(make_exchange("bitmart"), srv, policy)
         reading = asyncio.ensure_future(
             take_until(ex.watch_order_book("ETH/USDT"), lambda b: b.timestamp == last)
@@ -143,7 +140,7 @@ async def test_server_silent_for_good_gives_exchange_unavailable(make_exchange: 
         max_backoff=0.01,
         silence={Stream.TRADES: silence},
     )
-    async with ReplayServer(rec, rest=bitstamp_rest(), silent_after=0) as srv:
+    async with FaultyReplayServer(rec, rest=bitstamp_rest(), silent_after=0) as srv:
         ex = point(make_exchange("bitstamp"), srv, policy)
         started = time.monotonic()
         with pytest.raises(ExchangeUnavailable, match="no data after 3 reconnect attempts") as info:
@@ -162,7 +159,7 @@ async def test_server_silent_for_good_gives_exchange_unavailable(make_exchange: 
 async def test_server_that_never_comes_back_gives_exchange_unavailable(make_exchange: Make) -> None:
     rec = recording("bitmart", "depth_increase100_derived")
     policy = StreamPolicy(reconnect_attempts=4, initial_backoff=0.01, max_backoff=0.05)
-    async with ReplayServer(rec, silent_after=20) as srv:
+    async with FaultyReplayServer(rec, silent_after=20) as srv:
         ex = point(make_exchange("bitmart"), srv, policy)
         stream = ex.watch_order_book("ETH/USDT")
         await asyncio.wait_for(anext(stream), WAIT)
@@ -179,7 +176,7 @@ async def test_server_that_never_comes_back_gives_exchange_unavailable(make_exch
 async def test_refused_handshake_gives_exchange_unavailable(make_exchange: Make) -> None:
     rec = recording("bitmart", "ticker")
     policy = StreamPolicy(reconnect_attempts=2, initial_backoff=0.005, max_backoff=0.01)
-    async with ReplayServer(rec) as srv:
+    async with FaultyReplayServer(rec) as srv:
         srv.refuse = True
         ex = point(make_exchange("bitmart"), srv, policy)
         with pytest.raises(ExchangeUnavailable, match="503"):
@@ -188,12 +185,14 @@ async def test_refused_handshake_gives_exchange_unavailable(make_exchange: Make)
 
 
 async def test_authentication_failures_are_not_retried(make_exchange: Make) -> None:
-    async with ReplayServer(recording("bitstamp", "control_error"), rest=bitstamp_rest()) as srv:
+    async with FaultyReplayServer(
+        recording("bitstamp", "control_error"), rest=bitstamp_rest()
+    ) as srv:
         ex = point(make_exchange("bitstamp"), srv)
         with pytest.raises(AuthenticationFailed, match="4009"):
             await take(ex.watch_orders("LTC/USD"), 1)
         assert srv.connection_count == 1
-    async with ReplayServer(recording("bitmart", "login_error")) as srv:
+    async with FaultyReplayServer(recording("bitmart", "login_error")) as srv:
         ex = point(make_exchange("bitmart"), srv)
         with pytest.raises(AuthenticationFailed, match="Invalid sign"):
             await take(ex.watch_balance(), 1)
@@ -208,7 +207,7 @@ async def test_bts_request_reconnect_is_honoured(make_exchange: Make) -> None:
     rec = recording("bitstamp", "control_request_reconnect")
     trade = data(rec)[-1]["data"]
     # the trade comes after the request, on the new connection
-    async with ReplayServer(rec, rest=bitstamp_rest(), silent_after=1) as srv:
+    async with FaultyReplayServer(rec, rest=bitstamp_rest(), silent_after=1) as srv:
         ex = point(make_exchange("bitstamp"), srv)
         stream = ex.watch_trades("ETH/USD")
         pending = asyncio.ensure_future(anext(stream))
@@ -232,7 +231,7 @@ async def test_bitmart_lost_update_rebuilds_from_a_fresh_snapshot(make_exchange:
 
     last = data(rec)[-1]["data"][0]["ms_t"]
     session = Recording(frames=without, meta=rec.meta)
-    async with ReplayServer(session, resume=bitmart_venue_resume(frames), pace=3000.0) as srv:
+    async with FaultyReplayServer(session, resume=bitmart_venue_resume(frames), pace=3000.0) as srv:
         ex = point(make_exchange("bitmart"), srv)
         books = await take_until(ex.watch_order_book("ETH/USDT"), lambda b: b.timestamp == last)
         assert srv.connection_count == 2
@@ -246,7 +245,7 @@ async def test_a_frame_ccxt_cannot_read_makes_the_stream_reconnect(make_exchange
     broken = {**good, "data": {"id": 1}}  # no microtimestamp: ccxt's parser raises
     frames = [*rec.frames[:-1], Frame.recv_json(broken), Frame.recv_json(good)]
     session = Recording(frames=frames, meta=rec.meta)
-    async with ReplayServer(session, rest=bitstamp_rest(), silent_after=1) as srv:
+    async with FaultyReplayServer(session, rest=bitstamp_rest(), silent_after=1) as srv:
         ex = point(make_exchange("bitstamp"), srv)
         stream = ex.watch_trades("ETH/USD")
         pending = asyncio.ensure_future(anext(stream))
@@ -271,7 +270,7 @@ async def test_trades_that_came_while_the_caller_was_busy_come_at_once(
         moved = {**element, "price": price, "ms_t": element["ms_t"] + i}
         frames.append(Frame.recv_json({"table": "spot/trade", "data": [moved]}))
     session = Recording(frames=frames, meta=rec.meta)
-    async with ReplayServer(session, silent_after=1) as srv:
+    async with FaultyReplayServer(session, silent_after=1) as srv:
         ex = point(make_exchange("bitmart"), srv)
         stream = ex.watch_trades("ETH/USDT")
         first = await asyncio.wait_for(anext(stream), WAIT)
@@ -299,7 +298,7 @@ async def test_trades_sent_again_after_a_reconnect_come_once(make_exchange: Make
     def again(delivered: Any) -> list[Frame]:
         return list(delivered)
 
-    async with ReplayServer(session, resume=again, drop_after=2, pace=200.0) as srv:
+    async with FaultyReplayServer(session, resume=again, drop_after=2, pace=200.0) as srv:
         ex = point(make_exchange("bitmart"), srv, FAST)
         stream = ex.watch_trades("ETH/USDT")
         trades = [await asyncio.wait_for(anext(stream), WAIT) for _ in elements]

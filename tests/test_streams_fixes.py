@@ -16,17 +16,12 @@ import ccxt
 import ccxt.pro as ccxtpro
 import pytest
 
-from adapters.replay import (
-    Frame,
-    Recording,
-    ReplayServer,
-    RestRequest,
-    RestResponse,
-    bitmart_books,
-    bitstamp_book,
-)
+from adapters.replay import Frame, Recording, RestRequest, RestResponse
 from adapters.venues import get_venue
+from adapters.venues.bitmart.replay import bitmart_books
+from adapters.venues.bitstamp.replay import bitstamp_book
 
+from .replay_faults import FaultyReplayServer
 from .streams_support import (
     WAIT,
     bitmart_venue_resume,
@@ -60,7 +55,7 @@ def classes(exchange: str, without_fix: str) -> list[Any]:
 
 
 @asynccontextmanager
-async def client(cls: Any, srv: ReplayServer) -> AsyncIterator[Any]:
+async def client(cls: Any, srv: FaultyReplayServer) -> AsyncIterator[Any]:
     """A ccxt client of class ``cls`` pointed at ``srv`` (dummy credentials)."""
     ex = cls({"apiKey": "testApiKey", "secret": "testSecret", "uid": "testMemo",
               "enableRateLimit": False, "timeout_on_exit": 0})  # fmt: skip
@@ -91,7 +86,7 @@ def as_floats(levels: list[list[str]]) -> list[list[float]]:
 async def test_bitmart_spot_trade_without_m(cls: Any) -> None:
     rec = recording("bitmart", "trade")
     frame = data(rec)[0]["data"][0]
-    async with ReplayServer(rec, compress=True) as srv, client(cls, srv) as ex:
+    async with FaultyReplayServer(rec, compress=True) as srv, client(cls, srv) as ex:
         trades = await asyncio.wait_for(ex.watch_trades("ETH/USDT"), HANG)
     trade = trades[-1]
     assert (trade["price"], trade["amount"]) == (float(frame["price"]), float(frame["size"]))
@@ -114,7 +109,7 @@ async def test_bitmart_depth_version_gap_takes_a_fresh_snapshot(cls: Any) -> Non
     last = data(rec)[-1]["data"][0]["ms_t"]
     session = Recording(frames=without, meta=rec.meta)
     async with (
-        ReplayServer(session, resume=bitmart_venue_resume(frames), pace=2000.0) as srv,
+        FaultyReplayServer(session, resume=bitmart_venue_resume(frames), pace=2000.0) as srv,
         client(cls, srv) as ex,
     ):
         book, _ = await watch_until(
@@ -129,7 +124,10 @@ async def test_bitmart_depth_version_gap_takes_a_fresh_snapshot(cls: Any) -> Non
     "cls", classes("bitmart", "WS error 30013 (invalid sign) read as REST 30013 (rate limit)")
 )
 async def test_bitmart_refused_login_is_an_authentication_error(cls: Any) -> None:
-    async with ReplayServer(recording("bitmart", "login_error")) as srv, client(cls, srv) as ex:
+    async with (
+        FaultyReplayServer(recording("bitmart", "login_error")) as srv,
+        client(cls, srv) as ex,
+    ):
         with pytest.raises(ccxt.AuthenticationError, match="30013"):
             await asyncio.wait_for(ex.watch_orders(), WAIT)
 
@@ -140,7 +138,7 @@ async def test_bitmart_refused_login_is_an_authentication_error(cls: Any) -> Non
 async def test_bitmart_spot_order_fields(cls: Any) -> None:
     rec = recording("bitmart", "login_user_orders")
     raw = data(rec)[0]["data"][0]
-    async with ReplayServer(rec) as srv, client(cls, srv) as ex:
+    async with FaultyReplayServer(rec) as srv, client(cls, srv) as ex:
         (order,) = await asyncio.wait_for(ex.watch_orders(), WAIT)
     assert order["clientOrderId"] == raw["client_order_id"]
     assert order["timestamp"] == int(raw["create_time"])
@@ -159,7 +157,7 @@ async def test_bitmart_balance_update_with_two_currencies(cls: Any) -> None:
     update["data"][0]["balance_details"] = [detail, second]
     frames = [*rec.frames[:-1], Frame.recv_json(update)]
     session = Recording(frames=frames, meta=rec.meta)
-    async with ReplayServer(session) as srv, client(cls, srv) as ex:
+    async with FaultyReplayServer(session) as srv, client(cls, srv) as ex:
         ex.options["watchBalance"]["fetchBalanceSnapshot"] = False
         balance = await asyncio.wait_for(ex.watch_balance(), WAIT)
     for row in (detail, second):
@@ -174,7 +172,7 @@ async def test_bitmart_balance_update_with_two_currencies(cls: Any) -> None:
 async def test_bitmart_monthly_candle_keeps_its_open_time(cls: Any) -> None:
     rec = recording("bitmart", "kline")
     candle = data(rec)[0]["data"][0]["candle"]
-    async with ReplayServer(rec) as srv, client(cls, srv) as ex:
+    async with FaultyReplayServer(rec) as srv, client(cls, srv) as ex:
         ohlcv = await asyncio.wait_for(ex.watch_ohlcv("ETH/USDT", "1M"), WAIT)
     assert ohlcv[-1][0] == candle[0] * 1000
     assert ohlcv[-1][1:] == [float(x) for x in candle[1:]]
@@ -191,7 +189,7 @@ async def test_bitstamp_channel_less_control_frames(cls: Any, name: str) -> None
     trade_id = str(data(rec)[-1]["data"]["id"])
     # the trade is held back (silent after the control frame) until the client is ready
     async with (
-        ReplayServer(rec, rest=bitstamp_rest(), silent_after=1) as srv,
+        FaultyReplayServer(rec, rest=bitstamp_rest(), silent_after=1) as srv,
         client(cls, srv) as ex,
     ):
         pending = asyncio.ensure_future(ex.watch_trades("ETH/USD"))
@@ -219,7 +217,7 @@ async def test_bitstamp_channel_less_control_frames(cls: Any, name: str) -> None
 @pytest.mark.parametrize("cls", classes("bitstamp", "bts:error code read as 4009.0, never raised"))
 async def test_bitstamp_bts_error_4009_is_an_authentication_error(cls: Any) -> None:
     rec = recording("bitstamp", "control_error")
-    async with ReplayServer(rec, rest=bitstamp_rest()) as srv, client(cls, srv) as ex:
+    async with FaultyReplayServer(rec, rest=bitstamp_rest()) as srv, client(cls, srv) as ex:
         with pytest.raises(ccxt.AuthenticationError, match="4009"):
             await asyncio.wait_for(ex.watch_orders("LTC/USD"), HANG)
         # the refused token is dropped: the next subscription asks for a new one
@@ -231,7 +229,7 @@ async def test_a_frame_ccxt_cannot_read_reaches_the_caller(cls: Any) -> None:
     rec = recording("bitstamp", "live_trades")
     broken = {**data(rec)[0], "data": {"id": 1}}  # no microtimestamp: parse_ws_trade raises
     session = Recording(frames=[*rec.frames[:-1], Frame.recv_json(broken)], meta=rec.meta)
-    async with ReplayServer(session, rest=bitstamp_rest()) as srv, client(cls, srv) as ex:
+    async with FaultyReplayServer(session, rest=bitstamp_rest()) as srv, client(cls, srv) as ex:
         with pytest.raises(ccxt.NetworkError, match="cannot read a frame"):
             await asyncio.wait_for(ex.watch_trades("ETH/USD"), HANG)
         await until(lambda: srv.active_connections == 0)
@@ -255,14 +253,14 @@ async def test_bitstamp_snapshot_between_two_deltas_keeps_the_newer_ones(cls: An
     diffs = [f for f in short.data_frames()]
     taken: list[dict[str, Any]] = []
 
-    def route(server: ReplayServer, _: RestRequest) -> RestResponse:
+    def route(server: FaultyReplayServer, _: RestRequest) -> RestResponse:
         taken.append(_snapshot_between(server.delivered_data(), initial))
         return RestResponse(200, taken[-1])
 
     final = int(diffs[-1].json()["data"]["microtimestamp"])
     # hold the last deltas back until the snapshot has been taken
     async with (
-        ReplayServer(short, rest=bitstamp_rest({"GET /api/v2/order_book/ethusd/": route}),
+        FaultyReplayServer(short, rest=bitstamp_rest({"GET /api/v2/order_book/ethusd/": route}),
                      silent_after=8) as srv,
         client(cls, srv) as ex,
     ):  # fmt: skip
@@ -285,14 +283,14 @@ async def test_bitstamp_failing_snapshot_is_retried_a_bounded_number_of_times(cl
     rec = recording("bitstamp", "diff_order_book_derived")
     calls: list[RestRequest] = []
 
-    def route(_: ReplayServer, request: RestRequest) -> RestResponse:
+    def route(_: FaultyReplayServer, request: RestRequest) -> RestResponse:
         calls.append(request)
         if len(calls) <= 10:
             return RestResponse(500, {"error": "replay: snapshot unavailable"})
         return RestResponse(200, bitstamp_snapshot())  # lets a runaway retry loop end
 
     rest = bitstamp_rest({"GET /api/v2/order_book/ethusd/": route})
-    async with ReplayServer(rec, rest=rest, silent_after=20) as srv, client(cls, srv) as ex:
+    async with FaultyReplayServer(rec, rest=rest, silent_after=20) as srv, client(cls, srv) as ex:
         with pytest.raises(ccxt.BaseError) as raised:
             await asyncio.wait_for(ex.watch_order_book("ETH/USD"), WAIT)
         await asyncio.sleep(0.3)
@@ -309,7 +307,7 @@ async def test_bitstamp_stale_snapshot_drops_the_connection(cls: Any) -> None:
     # The derived session's start book is older than every delta: it never fits.
     rec = recording("bitstamp", "diff_order_book_derived")
     rest = bitstamp_rest({"GET /api/v2/order_book/ethusd/": RestResponse(200, bitstamp_snapshot())})
-    async with ReplayServer(rec, rest=rest) as srv, client(cls, srv) as ex:
+    async with FaultyReplayServer(rec, rest=rest) as srv, client(cls, srv) as ex:
         with pytest.raises(ccxt.BaseError, match=r"behind cache|not synchronised"):
             await asyncio.wait_for(ex.watch_order_book("ETH/USD"), WAIT)
         await until(lambda: srv.active_connections == 0, within=1.0)
@@ -326,6 +324,6 @@ async def test_bitstamp_stale_snapshot_drops_the_connection(cls: Any) -> None:
 async def test_close_frame_does_not_orphan_the_resubscribed_client(cls: Any) -> None:
     rec = recording("bitmart", "depth_increase100_derived")
     last = data(rec)[-1]["data"][0]["ms_t"]
-    async with ReplayServer(rec, pace=300.0, drop_after=30) as srv, client(cls, srv) as ex:
+    async with FaultyReplayServer(rec, pace=300.0, drop_after=30) as srv, client(cls, srv) as ex:
         await watch_until(lambda: ex.watch_order_book("ETH/USDT"), lambda b: b["timestamp"] == last)
         assert (srv.connection_count, srv.active_connections) == (2, 1)

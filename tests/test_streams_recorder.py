@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from adapters.exchange import Exchange
-from adapters.replay import Recording, ReplayServer, compact_json
+from adapters.replay import Recording, compact_json
 
+from .replay_faults import FaultyReplayServer
 from .streams_support import (
     ROOT,
     bitmart_wallet,
@@ -57,7 +58,7 @@ async def test_bitstamp_private_session_is_recorded_without_token_or_user_id(
     tmp_path: Path,
 ) -> None:
     rec = recording("bitstamp", "private_my_orders")
-    async with ReplayServer(rec, rest=bitstamp_rest()) as srv:
+    async with FaultyReplayServer(rec, rest=bitstamp_rest()) as srv:
         path = await script.record_ws_session(
             "bitstamp", "orders", "LTC/USD", seconds=0.4, out=tmp_path,
             credentials={k: LIVE[k] for k in ("apiKey", "secret")},
@@ -84,7 +85,7 @@ async def test_bitstamp_private_session_is_recorded_without_token_or_user_id(
 
 async def test_bitmart_compressed_frames_are_stored_as_text(tmp_path: Path) -> None:
     rec = recording("bitmart", "ticker")
-    async with ReplayServer(rec, compress=True) as srv:
+    async with FaultyReplayServer(rec, compress=True) as srv:
         path = await script.record_ws_session(
             "bitmart", "ticker", "ETH/USDT", seconds=0.4, out=tmp_path,
             upstream=srv.ws_url, prepare=bitmart_markets,
@@ -99,7 +100,7 @@ async def test_bitmart_compressed_frames_are_stored_as_text(tmp_path: Path) -> N
 
 async def test_bitmart_login_loses_key_and_signature(tmp_path: Path) -> None:
     rec = recording("bitmart", "user_balance")
-    async with ReplayServer(rec, rest={"GET /spot/v1/wallet": bitmart_wallet()}) as srv:
+    async with FaultyReplayServer(rec, rest={"GET /spot/v1/wallet": bitmart_wallet()}) as srv:
         path = await script.record_ws_session(
             "bitmart", "balance", "ETH/USDT", seconds=0.4, out=tmp_path, credentials=LIVE,
             upstream=srv.ws_url, http_url=srv.http_url, prepare=bitmart_markets,

@@ -149,7 +149,7 @@ class PaperExchange:
         self._engine = Engine(queue=QueueModel(queue))
         self._feed = EngineFeed(self._client, self._engine, self._commit)
         self._client.paper_after_message = self._feed.after_message
-        self._session = None if source is None else RecordedSession(os.fspath(source), paper_id)
+        self._session = None if source is None else RecordedSession(os.fspath(source), self._venue)
         self._pace = replay_pace
         if isinstance(ledger, Ledger):
             self._ledger, self._owns_ledger = ledger, False
@@ -266,7 +266,7 @@ class PaperExchange:
             if self._started:
                 return
             if self._session is not None:
-                await self._session.start(self._client, self._venue, self._pace)
+                await self._session.start(self._client, self._pace)
             markets = await self._market_data.load_markets()
             for market in markets.values():
                 self._engine.add_market(self._spec(market))

@@ -5,10 +5,9 @@ plus the REST answers the client asks for on the side:
 
 * the markets, from ``markets.yaml`` beside the shipped sessions (the venue's REST answers in
   vcrpy format);
-* for Bitstamp, whose book channel sends deltas only, the order-book snapshot named by the
-  recording's ``meta.rest_snapshot``, served with every delta delivered so far applied (so a
-  snapshot is never older than the deltas ccxt cached, as on the venue);
-* for Bitstamp, ticker, public trades and candles computed from what has been replayed so far.
+* what the venue computes from the replayed frames (``Venue.replay_routes``: for Bitstamp the
+  order-book snapshot, ticker, public trades and candles), and the frames it sends a client
+  that reconnects (``Venue.replay_resume``: BitMart's fresh book snapshot).
 
 :class:`RecordedSession` starts a :class:`~adapters.replay.ReplayServer` on 127.0.0.1 and
 points the client's REST and WebSocket URLs at it, so market data goes through exactly the
@@ -20,27 +19,18 @@ Shipped sessions are package data (``adapters/sessions/<exchange>/``), found wit
 
 from __future__ import annotations
 
-import copy
 import json
-from collections.abc import Mapping
-from decimal import Decimal
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
+
+import yaml
 
 from ..capabilities import capabilities
 from ..errors import AdapterError
-from ..replay import (
-    Frame,
-    Recording,
-    ReplayServer,
-    RestHandler,
-    RestRequest,
-    RestResponse,
-    bitstamp_book,
-    bitstamp_snapshot_route,
-)
+from ..replay import Frame, Recording, ReplayServer, RestHandler, RestResponse
+from ..venues import Venue
 
 __all__ = ["DEMO_SESSION", "RecordedSession", "SessionNotFound", "find_session", "shipped_sessions"]
 #: The recorded session the offline demo runs on.
@@ -90,8 +80,9 @@ def find_session(source: str | Path, exchange_id: str) -> Path:
 class RecordedSession:
     """One recorded session and the REST routes that go with it."""
 
-    def __init__(self, source: str | Path, exchange_id: str) -> None:
-        self.exchange_id = capabilities(exchange_id).exchange_id
+    def __init__(self, source: str | Path, venue: Venue) -> None:
+        self.venue = venue
+        self.exchange_id = venue.id
         self.path = find_session(source, self.exchange_id)
         self.recording = Recording.load(self.path)
         if self.recording.exchange not in (None, self.exchange_id):
@@ -116,7 +107,7 @@ class RecordedSession:
         """The server frames that carry market data, in order."""
         return self.recording.data_frames()
 
-    async def start(self, client: Any, venue: Any, pace: Pace = None) -> ReplayServer:
+    async def start(self, client: Any, pace: Pace = None) -> ReplayServer:
         """Serve the session on 127.0.0.1 and point ``client`` at it (idempotent).
 
         When a ``markets.spot.json`` (ccxt's own unified markets) lies beside the session, or
@@ -131,10 +122,12 @@ class RecordedSession:
             if markets_file.is_file():
                 markets = json.loads(markets_file.read_text(encoding="utf-8"))
                 client.set_markets(list(markets.values()))
-            server = ReplayServer(self.recording, rest=self.rest, pace=pace)
+            server = ReplayServer(
+                self.recording, rest=self.rest, pace=pace, resume=self.venue.replay_resume()
+            )
             await server.start()
             self.server = server
-            venue.point_at(client, server.http_url, server.ws_url)
+            self.venue.point_at(client, server.http_url, server.ws_url)
         return self.server
 
     async def wait_finished(self) -> None:
@@ -161,23 +154,12 @@ class RecordedSession:
 
     def _rest_routes(self) -> dict[str, RestResponse | RestHandler]:
         routes: dict[str, RestResponse | RestHandler] = dict(_cassette_routes(self.exchange_id))
-        snapshot_name = self.recording.meta.get("rest_snapshot")
-        if self.exchange_id == "bitstamp" and isinstance(snapshot_name, str):
-            doc = json.loads((self.path.parent / snapshot_name).read_text(encoding="utf-8"))
-            path = str(doc["path"])
-            pair = path.rstrip("/").rsplit("/", 1)[-1]
-            initial: dict[str, Any] = doc["response"]
-            routes[f"GET {path}"] = bitstamp_snapshot_route(initial, pair)
-            routes[f"GET /api/v2/ticker/{pair}/"] = _bitstamp_ticker(initial, pair)
-            routes[f"GET /api/v2/transactions/{pair}/"] = _bitstamp_transactions(pair)
-            routes[f"GET /api/v2/ohlc/{pair}/"] = _bitstamp_ohlc(pair, self.symbol)
+        routes.update(self.venue.replay_routes(self.recording, self.path.parent))
         return routes
 
 
 def _cassette_routes(exchange_id: str) -> dict[str, RestResponse]:
     """Static routes from the shipped ``markets.yaml`` (vcrpy format)."""
-    import yaml
-
     path = shipped_sessions(exchange_id) / "markets.yaml"
     if not path.is_file():
         return {}
@@ -190,97 +172,3 @@ def _cassette_routes(exchange_id: str) -> dict[str, RestResponse]:
         body = response["body"]["string"]
         routes[key] = RestResponse(int(response["status"]["code"]), body)
     return routes
-
-
-# -- Bitstamp public routes computed from the replayed frames --------------------------------
-
-
-def _frames(server: ReplayServer, channel: str, event: str) -> list[dict[str, Any]]:
-    out = []
-    for frame in server.delivered_data():
-        obj = frame.json()
-        if isinstance(obj, dict) and obj.get("channel") == channel and obj.get("event") == event:
-            data = obj.get("data")
-            if isinstance(data, dict):
-                out.append(data)
-    return out
-
-
-def _bitstamp_ticker(initial: Mapping[str, Any], pair: str) -> RestHandler:
-    frozen = copy.deepcopy(dict(initial))
-
-    def handler(server: ReplayServer, request: RestRequest) -> RestResponse:
-        book = bitstamp_book(frozen, server.delivered_data(), pair)
-        trades = _frames(server, f"live_trades_{pair}", "trade")
-        prices = [Decimal(t["price_str"]) for t in trades]
-        volume = sum((Decimal(t["amount_str"]) for t in trades), Decimal(0))
-        notional = sum(
-            (Decimal(t["price_str"]) * Decimal(t["amount_str"]) for t in trades), Decimal(0)
-        )
-        bid = book["bids"][0][0] if book["bids"] else None
-        ask = book["asks"][0][0] if book["asks"] else None
-        last = str(prices[-1]) if prices else None
-        body = {
-            "timestamp": book["timestamp"],
-            "open": str(prices[0]) if prices else last,
-            "high": str(max(prices)) if prices else last,
-            "low": str(min(prices)) if prices else last,
-            "last": last,
-            "volume": str(volume),
-            "vwap": str((notional / volume).quantize(Decimal("0.01"))) if volume else None,
-            "bid": bid,
-            "ask": ask,
-            "side": "0" if trades and trades[-1].get("type") == 0 else "1",
-            "open_24": str(prices[0]) if prices else last,
-            "percent_change_24": None,
-        }
-        return RestResponse(200, body)
-
-    return handler
-
-
-def _bitstamp_transactions(pair: str) -> RestHandler:
-    def handler(server: ReplayServer, request: RestRequest) -> RestResponse:
-        trades = _frames(server, f"live_trades_{pair}", "trade")
-        body = [
-            {
-                "date": t["timestamp"],
-                "tid": str(t["id"]),
-                "amount": t["amount_str"],
-                "type": str(t["type"]),
-                "price": t["price_str"],
-            }
-            for t in reversed(trades)  # the venue lists the newest first
-        ]
-        return RestResponse(200, body)
-
-    return handler
-
-
-def _bitstamp_ohlc(pair: str, symbol: str | None) -> RestHandler:
-    def handler(server: ReplayServer, request: RestRequest) -> RestResponse:
-        query = parse_qs(request.query)
-        step = int(query.get("step", ["60"])[0])
-        candles: dict[int, list[Decimal]] = {}
-        for t in _frames(server, f"live_trades_{pair}", "trade"):
-            start = int(t["timestamp"]) // step * step
-            price, amount = Decimal(t["price_str"]), Decimal(t["amount_str"])
-            c = candles.get(start)
-            if c is None:
-                candles[start] = [price, price, price, price, amount]
-            else:
-                c[1], c[2], c[3], c[4] = max(c[1], price), min(c[2], price), price, c[4] + amount
-        ohlc = [
-            {
-                "timestamp": str(start),
-                "open": str(o),
-                "high": str(h),
-                "low": str(lo),
-                "close": str(c),
-                "volume": str(v),
-            }
-            for start, (o, h, lo, c, v) in sorted(candles.items())
-        ]
-        return RestResponse(200, {"data": {"pair": symbol or pair, "ohlc": ohlc}})
-
-    return handler

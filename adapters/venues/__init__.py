@@ -1,4 +1,4 @@
-"""Venue modules: one small file per exchange holding only what differs."""
+"""Venues: one folder per exchange holding only what differs (see the README, "Adding a venue")."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..capabilities import Capabilities, Stream, capabilities
@@ -23,6 +24,7 @@ from ..errors import (
     venue_payload,
 )
 from ..models import OrderRequest
+from ..replay import Recording, RestHandler, RestResponse, ResumeHook
 
 if TYPE_CHECKING:
     from .ws import StreamTopic
@@ -131,6 +133,20 @@ class Venue:
     def point_at(self, client: Any, http_url: str | None = None, ws_url: str | None = None) -> None:
         """Send the client's REST and/or WebSocket traffic to other base URLs (tests, replay)."""
         raise NotImplementedError
+
+    # -- replay (recorded sessions, adapters.replay) ------------------------------------------
+
+    def replay_routes(
+        self, recording: Recording, folder: Path
+    ) -> dict[str, RestResponse | RestHandler]:
+        """REST routes computed from a recorded session (files it names lie in ``folder``),
+        beside the shipped markets answer; none by default."""
+        return {}
+
+    def replay_resume(self) -> ResumeHook | None:
+        """What the venue sends a client that reconnects mid-session, before the next live
+        frame (None: nothing extra)."""
+        return None
 
     # -- streams ---------------------------------------------------------------------------
 

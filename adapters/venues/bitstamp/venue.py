@@ -7,11 +7,12 @@ import time
 from collections.abc import Mapping
 from datetime import UTC
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..capabilities import Stream
-from ..enums import OrderType
-from ..errors import (
+from ...capabilities import Stream
+from ...enums import OrderType
+from ...errors import (
     AdapterError,
     AuthenticationFailed,
     ClockSkew,
@@ -21,11 +22,13 @@ from ..errors import (
     RateLimited,
     payload_messages,
 )
-from ..models import OrderRequest
-from .base import Venue
+from ...models import OrderRequest
+from ...replay import Recording, RestHandler, RestResponse
+from ..base import Venue
+from .replay import session_routes
 
 if TYPE_CHECKING:
-    from .ws import StreamTopic
+    from ..ws import StreamTopic
 
 __all__ = ["BitstampVenue"]
 
@@ -123,8 +126,9 @@ class BitstampVenue(Venue):
                 finally:
                     self._signing = False
 
-        from .bitstamp_ws import stream_client_class  # ccxt is imported once a client exists
-        from .ws import with_stream_fixes
+        # Deferred: ccxt is imported once a client is made, never by a capability query.
+        from ..ws import with_stream_fixes
+        from .ws import stream_client_class
 
         return with_stream_fixes(stream_client_class(bitstamp))
 
@@ -171,12 +175,19 @@ class BitstampVenue(Venue):
             api["ws"] = ws_url
         client.urls["api"] = api
 
+    def replay_routes(
+        self, recording: Recording, folder: Path
+    ) -> dict[str, RestResponse | RestHandler]:
+        """The order-book snapshot, ticker, trades and candles of a recorded session (see
+        :mod:`adapters.venues.bitstamp.replay`)."""
+        return session_routes(recording, folder)
+
     def stream_topic(
         self, client: Any, stream: Stream, symbol: str | None, timeframe: str | None = None
     ) -> StreamTopic:
         """Bitstamp channels: ``diff_order_book_<pair>``, ``live_trades_<pair>`` and the
         private ``private-my_orders_<pair>-<user id>`` / ``private-my_trades_...``."""
-        from .ws import StreamTopic
+        from ..ws import StreamTopic
 
         market = client.market(symbol)
         url = client.urls["api"]["ws"]

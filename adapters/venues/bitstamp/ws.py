@@ -25,7 +25,7 @@ from typing import Any
 import ccxt
 from ccxt.async_support.base.ws.cache import ArrayCacheBySymbolById
 
-from .ws import StreamResync
+from ..ws import StreamResync
 
 __all__ = ["stream_client_class"]
 

@@ -26,7 +26,7 @@ from typing import Any
 import ccxt
 from ccxt.async_support.base.ws.cache import ArrayCacheBySymbolById, ArrayCacheByTimestamp
 
-from .ws import StreamResync
+from ..ws import StreamResync
 
 __all__ = ["stream_client_class"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..capabilities import Stream
-from ..enums import OrderType
-from ..errors import (
+from ...capabilities import Stream
+from ...enums import OrderType
+from ...errors import (
     AdapterError,
     AuthenticationFailed,
     ClockSkew,
@@ -16,11 +16,13 @@ from ..errors import (
     OrderRejected,
     RateLimited,
 )
-from ..models import OrderRequest
-from .base import Venue
+from ...models import OrderRequest
+from ...replay import ResumeHook
+from ..base import Venue
+from .replay import bitmart_book_resume
 
 if TYPE_CHECKING:
-    from .ws import StreamTopic
+    from ..ws import StreamTopic
 
 __all__ = ["BitmartVenue"]
 
@@ -67,8 +69,9 @@ class BitmartVenue(Venue):
                 return await self.fetch_spot_markets(params or {})
 
         BitmartSpot.__name__ = BitmartSpot.__qualname__ = "bitmart"
-        from .bitmart_ws import stream_client_class  # ccxt is imported once a client exists
-        from .ws import with_stream_fixes
+        # Deferred: ccxt is imported once a client is made, never by a capability query.
+        from ..ws import with_stream_fixes
+        from .ws import stream_client_class
 
         return with_stream_fixes(stream_client_class(BitmartSpot))
 
@@ -126,11 +129,15 @@ class BitmartVenue(Venue):
             }
         client.urls["api"] = api
 
+    def replay_resume(self) -> ResumeHook | None:
+        """A fresh snapshot per book, as BitMart sends on every (re)subscription."""
+        return bitmart_book_resume
+
     def stream_topic(
         self, client: Any, stream: Stream, symbol: str | None, timeframe: str | None = None
     ) -> StreamTopic:
         """BitMart spot topics; orders and fills share ``spot/user/orders:ALL_SYMBOLS``."""
-        from .ws import StreamTopic
+        from ..ws import StreamTopic
 
         spot = client.urls["api"]["ws"]["spot"]
         if stream in (Stream.ORDERS, Stream.MY_TRADES, Stream.BALANCE):
