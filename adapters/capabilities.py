@@ -88,6 +88,12 @@ class Capabilities:
         """The live exchange id (``bitmart`` for ``bitmart_paper_trade`` too)."""
         return self.id.removesuffix(PAPER_SUFFIX)
 
+    def paper_twin(self) -> Capabilities:
+        """The card of this exchange's paper-trade twin (itself when it is one)."""
+        if self.paper:
+            return self
+        return replace(self, id=self.paper_trade_id, name=f"{self.name} (paper trade)", paper=True)
+
     def supports(self, order_type: OrderType | str) -> bool:
         """Whether this exchange takes ``order_type``."""
         return OrderType.parse(order_type) in self.order_types
@@ -257,11 +263,14 @@ def supported_exchanges() -> tuple[str, ...]:
     return tuple(sorted(_TABLE))
 
 
-def capabilities(exchange_id: str) -> Capabilities:
-    """The connector card for ``exchange_id`` (``bitmart`` or ``bitmart_paper_trade``).
+def capabilities(exchange_id: str | Capabilities) -> Capabilities:
+    """The connector card for ``exchange_id`` (``bitmart`` or ``bitmart_paper_trade``); a
+    card already resolved is returned as it is.
 
     Raises :class:`~adapters.errors.UnknownExchange` naming the supported ids.
     """
+    if isinstance(exchange_id, Capabilities):
+        return exchange_id
     key = exchange_id.strip().lower()
     paper = key.endswith(PAPER_SUFFIX)
     card = _TABLE.get(key.removesuffix(PAPER_SUFFIX))
@@ -272,6 +281,4 @@ def capabilities(exchange_id: str) -> Capabilities:
         raise UnknownExchange(
             f"unknown exchange {exchange_id!r}; supported: {', '.join(known)}{hint}"
         )
-    if paper:
-        return replace(card, id=card.paper_trade_id, name=f"{card.name} (paper trade)", paper=True)
-    return card
+    return card.paper_twin() if paper else card

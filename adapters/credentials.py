@@ -14,7 +14,7 @@ from pathlib import Path
 from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-from .capabilities import capabilities
+from .capabilities import Capabilities, capabilities
 from .errors import MissingCredentials
 
 __all__ = ["Credentials", "load_credentials"]
@@ -37,22 +37,23 @@ class Credentials(BaseModel):
             if (value := getattr(self, name)) is not None and value.get_secret_value()
         }
 
-    def missing_for(self, exchange_id: str) -> list[str]:
+    def missing_for(self, exchange_id: str | Capabilities) -> list[str]:
         """Env variable names of the fields ``exchange_id`` needs that are absent."""
         have = self.present()
         return [f.env_var for f in capabilities(exchange_id).credentials if f.name not in have]
 
-    def require(self, exchange_id: str) -> None:
+    def require(self, exchange_id: str | Capabilities) -> None:
         """Raise :class:`MissingCredentials` naming the variables missing for a private call."""
         missing = self.missing_for(exchange_id)
         if missing:
+            name = exchange_id if isinstance(exchange_id, str) else exchange_id.id
             raise MissingCredentials(
-                f"{exchange_id}: this call needs credentials; set {', '.join(missing)} "
+                f"{name}: this call needs credentials; set {', '.join(missing)} "
                 "in the environment or a .env file, or pass credentials=Credentials(...)",
                 missing=missing,
             )
 
-    def ccxt_config(self, exchange_id: str) -> dict[str, str]:
+    def ccxt_config(self, exchange_id: str | Capabilities) -> dict[str, str]:
         """The ccxt constructor fields (``apiKey``, ``secret``, ``uid``) for what is present."""
         config: dict[str, str] = {}
         for spec in capabilities(exchange_id).credentials:
@@ -63,7 +64,7 @@ class Credentials(BaseModel):
 
 
 def load_credentials(
-    exchange_id: str,
+    exchange_id: str | Capabilities,
     *,
     env_file: str | os.PathLike[str] | None = None,
     environ: Mapping[str, str] | None = None,

@@ -80,7 +80,7 @@ class Exchange:
 
     def __init__(
         self,
-        exchange_id: str,
+        exchange_id: str | Capabilities,
         *,
         credentials: Credentials | None = None,
         env_file: str | os.PathLike[str] | None = None,
@@ -93,13 +93,13 @@ class Exchange:
     ) -> None:
         """See :func:`adapters.open_exchange`. ``client_class`` replaces the venue's ccxt.pro
         class (the paper exchange passes the same class with its market-data taps)."""
-        self._caps = capabilities(exchange_id)
-        self._venue: Venue = get_venue(exchange_id)
+        self._caps = capabilities(exchange_id)  # resolved once; the card is passed on
+        self._venue: Venue = get_venue(self._caps)
         # Checked now (alphanumeric, leaves room for uniqueness) so a bad prefix fails at
         # open time, not on the first order.
         self._venue.new_client_order_id(client_order_id_prefix)
         self._client_order_id_prefix = client_order_id_prefix
-        self._credentials = credentials or load_credentials(self._caps.id, env_file=env_file)
+        self._credentials = credentials or load_credentials(self._caps, env_file=env_file)
         self.retry = retry or RetryPolicy()
         #: Reconnect, backoff and watchdog settings of this exchange's streams; None means
         #: ``StreamPolicy()``. Read when a stream starts.
@@ -108,7 +108,7 @@ class Exchange:
             "%s: timeout %d ms; retry policy: %s; client order id prefix %r",
             self._caps.id, timeout_ms, self.retry.describe(), client_order_id_prefix,
         )  # fmt: skip
-        secrets = self._credentials.ccxt_config(self._caps.id)
+        secrets = self._credentials.ccxt_config(self._caps)
         client_config: dict[str, Any] = {
             "enableRateLimit": True,
             "timeout": timeout_ms,
@@ -162,7 +162,7 @@ class Exchange:
     def require_credentials(self) -> None:
         """Raise :class:`MissingCredentials` unless this exchange holds API keys (checked
         before any private call or stream sends anything)."""
-        self._credentials.require(self._caps.id)
+        self._credentials.require(self._caps)
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -224,7 +224,7 @@ class Exchange:
     ) -> T:
         """An idempotent call: credentials checked first, transient errors retried."""
         if private:
-            self._credentials.require(self._caps.id)
+            self._credentials.require(self._caps)
         log.debug("%s %s", self._caps.id, what)
         return await self.retry.run(
             lambda: self._once(call),
@@ -374,7 +374,7 @@ class Exchange:
             )
         self._caps.require(request.type)
         if not self._caps.paper:
-            self._credentials.require(self._caps.id)
+            self._credentials.require(self._caps)
         market = await self.market(request.symbol)
         check_market_rules(request, market)
         if request.client_order_id is not None:
@@ -545,7 +545,7 @@ class Exchange:
         be found or is not final.
         """
         await self.market(symbol)
-        self._credentials.require(self._caps.id)
+        self._credentials.require(self._caps)
         client = self._client
         try:
             raw = await self.retry.run(

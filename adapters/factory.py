@@ -184,7 +184,7 @@ def open_exchange(
     )
     if paper or caps.paper:
         return PaperExchange(
-            caps.id,
+            caps,
             **options.as_kwargs(),
             retry=retry,
             streams=streams,
@@ -199,7 +199,7 @@ def open_exchange(
             f"{caps.paper_trade_id}"
         )
     return Exchange(
-        caps.id,
+        caps,
         credentials=credentials,
         env_file=env_file,
         retry=retry,

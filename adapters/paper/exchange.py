@@ -109,7 +109,7 @@ class PaperExchange:
 
     def __init__(
         self,
-        exchange_id: str,
+        exchange_id: str | Capabilities,
         *,
         source: str | os.PathLike[str] | None = None,
         replay_pace: Pace = None,
@@ -125,12 +125,13 @@ class PaperExchange:
         config: Mapping[str, Any] | None = None,
         client_order_id_prefix: str = "",
     ) -> None:
-        paper_id = capabilities(exchange_id).paper_trade_id
-        self._venue: Venue = get_venue(paper_id)
+        card = capabilities(exchange_id).paper_twin()  # resolved once; the card is passed on
+        paper_id = card.id
+        self._venue: Venue = get_venue(card)
         # The market-data source: the venue's own client class with the paper taps. Paper
         # trading never signs anything: no keys are loaded, even if the environment holds some.
         self._market_data = Exchange(
-            paper_id,
+            card,
             credentials=Credentials(),
             retry=retry,
             streams=streams,

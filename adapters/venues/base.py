@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..capabilities import Capabilities, Stream, capabilities
+from ..capabilities import Stream
 from ..enums import OrderType
 from ..errors import (
     AdapterError,
@@ -63,11 +63,6 @@ class Venue:
     candles_by_polling: ClassVar[bool] = False
     #: ccxt subscription keys on a connection that are not data subscriptions (a login).
     auth_subscriptions: ClassVar[frozenset[str]] = frozenset()
-
-    @property
-    def capabilities(self) -> Capabilities:
-        """This venue's connector card."""
-        return capabilities(self.id)
 
     def client_class(self) -> type[Any]:
         """The ccxt.pro client class, with this venue's narrow fixes applied."""
