@@ -28,8 +28,8 @@ What a stream adds to ccxt.pro:
   which starts a reconnect. Time the caller spends with an item is not silence.
 * **Consistent books.** A BitMart version gap, a Bitstamp snapshot that does not fit the
   cached deltas, or a frame that cannot be parsed drops the connection, so the book is
-  rebuilt from a new snapshot instead of drifting (see :mod:`adapters.venues.bitmart_ws`,
-  :mod:`adapters.venues.bitstamp_ws`).
+  rebuilt from a new snapshot instead of drifting (see :mod:`adapters.venues.bitmart.ws`,
+  :mod:`adapters.venues.bitstamp.ws`).
 * **Cleanup.** Closing the iterator (``break`` out of ``async for``, or ``aclose()``)
   stops the watchdog and, when no other stream of this exchange uses the subscription and
   the stream opened it, unsubscribes; a connection left with no subscription is closed.

@@ -1,8 +1,9 @@
 """What a venue module provides: the small set of facts and translations that differ.
 
 Everything generic (validation, error mapping, model conversion) lives in
-:mod:`adapters.exchange`; a venue subclass overrides only what its exchange does
-differently. Adding a third exchange means one more small module like ``bitstamp.py``.
+:mod:`adapters.exchange` and :mod:`adapters.convert`; a venue subclass overrides only what
+its exchange does differently. Adding a third exchange means one more folder like
+``venues/bitstamp/`` (README, "Adding a venue").
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ class BitmartVenue(Venue):
     auth_subscriptions: ClassVar[frozenset[str]] = frozenset({"authenticated"})
 
     def patch_client_class(self, base: type[Any]) -> type[Any]:
-        """Load spot markets only; stream fixes (see :mod:`.bitmart_ws` and :mod:`.ws`).
+        """Load spot markets only; stream fixes (see :mod:`adapters.venues.bitmart.ws`).
 
         ccxt 4.5.70 also fetches contract markets from a second host on every
         ``load_markets``; this adapter is spot-only, so that call is wasted time and one

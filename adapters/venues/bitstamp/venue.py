@@ -106,8 +106,8 @@ class BitstampVenue(Venue):
         ``fetch_time`` for Bitstamp, so ``options['timeDifference']`` (set by
         :meth:`resync_clock`) would otherwise have no effect. The offset applies only while
         a request is being signed; ``sign`` is synchronous, so the flag cannot leak into
-        another request. The WebSocket fixes are described in :mod:`.bitstamp_ws` and
-        :mod:`.ws`.
+        another request. The WebSocket fixes are described in
+        :mod:`adapters.venues.bitstamp.ws` and :mod:`adapters.venues.ws`.
         """
 
         class bitstamp(base):  # type: ignore[misc]
