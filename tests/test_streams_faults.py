@@ -1,9 +1,10 @@
 """Fault tests of the typed streams against a replay server that misbehaves on purpose:
-dropped connections (50 times, at seeded random frames), silence, refusal, a server that
-never comes back, venue control frames, lost updates, unreadable frames.
+silence, refusal, a server that never comes back, venue control frames, lost updates,
+unreadable frames. (Every venue's book through 50 dropped connections is in the shared
+venue contract, ``tests/venue_contract.py``.)
 
-Expected books are folds of the recorded frames by ``adapters.replay.bitstamp_book`` /
-``bitmart_books`` (plain Decimal dictionaries, no ccxt, no adapter code). Every wait is
+Expected books are folds of the recorded frames by the venues' replay helpers
+(``bitmart_books``: plain Decimal dictionaries, no ccxt, no adapter code). Every wait is
 bounded in time, every loop in count.
 """
 
@@ -22,10 +23,9 @@ from adapters.exchange import Exchange
 from adapters.replay import Frame, Recording
 from adapters.streams import StreamPolicy
 from adapters.venues.bitmart.replay import bitmart_books
-from adapters.venues.bitstamp.replay import bitstamp_book, bitstamp_snapshot_route
 from adapters.venues.ws import StreamSilent
 
-from .replay_faults import FaultyReplayServer, seeded_drop_points
+from .replay_faults import FaultyReplayServer
 from .streams_support import (
     FAST,
     WAIT,
@@ -33,7 +33,6 @@ from .streams_support import (
     bitmart_venue_resume,
     bitstamp_long_session,
     bitstamp_rest,
-    bitstamp_snapshot,
     data,
     float_levels,
     point,
@@ -46,65 +45,6 @@ from .streams_support import (
 pytestmark = pytest.mark.faults
 
 Make = Callable[..., Exchange]
-
-#: Enough attempts that several drops in a row (before a Bitstamp book could be rebuilt)
-#: never exhaust them; backoffs stay in milliseconds.
-DROPS_POLICY = StreamPolicy(
-    reconnect_attempts=30, initial_backoff=0.002, max_backoff=0.01, close_timeout=0.5
-)
-
-
-# --------------------------------------------------------------------------------------------
-# 50 drops at random frames
-
-
-@pytest.mark.parametrize("mode", ["close", "abort"])
-async def test_bitstamp_book_survives_50_drops(make_exchange: Make, mode: Any) -> None:
-    rec = bitstamp_long_session(repeats=5)  # 1500 diffs
-    snapshot = bitstamp_snapshot()
-    diffs = data(rec)
-    final = int(diffs[-1]["data"]["microtimestamp"])
-    # each reconnect needs snapshotDelay + 1 = 7 deltas before its REST snapshot
-    drops = seeded_drop_points(seed=2024, first=10, last=len(diffs) - 20, count=50)
-    route = bitstamp_snapshot_route(snapshot, "ethusd")
-    rest = bitstamp_rest({"GET /api/v2/order_book/ethusd/": route})
-    async with FaultyReplayServer(
-        rec, rest=rest, drop_after=drops, drop_mode=mode, pace=4000.0
-    ) as srv:
-        ex = point(make_exchange("bitstamp"), srv, DROPS_POLICY)
-        books = await take_until(
-            ex.watch_order_book("ETH/USD"), lambda b: b.nonce == final, within=30.0
-        )
-        assert srv.connection_count == len(drops) + 1
-        assert len(srv.delivered_data()) == len(diffs)
-        subscribes = [m for m in srv.received_json() if m["event"] == "bts:subscribe"]
-        assert len(subscribes) == len(drops) + 1
-    expected = bitstamp_book(snapshot, rec.frames, "ethusd")
-    assert books[-1].bids == float_levels(expected["bids"])
-    assert books[-1].asks == float_levels(expected["asks"])
-    nonces = [b.nonce or 0 for b in books]
-    assert nonces == sorted(nonces)  # never a step back in time
-
-
-@pytest.mark.parametrize("mode", ["close", "abort"])
-async def test_bitmart_book_survives_50_drops(make_exchange: Make, mode: Any) -> None:
-    rec = bitmart_long_session(repeats=4)  # 1196 updates after the snapshot
-    updates = data(rec)
-    last = updates[-1]["data"][0]
-    drops = seeded_drop_points(seed=7, first=5, last=len(updates) - 5, count=50)
-    async with FaultyReplayServer(
-        rec, compress=True, drop_after=drops, drop_mode=mode, pace=4000.0
-    ) as srv:
-        ex = point(make_exchange("bitmart"), srv, DROPS_POLICY)
-        books = await take_until(
-            ex.watch_order_book("ETH/USDT"), lambda b: b.timestamp == last["ms_t"], within=30.0
-        )
-        assert srv.connection_count == len(drops) + 1
-        assert len(srv.delivered_data()) == len(updates)
-    expected = bitmart_books(rec.frames)["ETH_USDT"]
-    assert books[-1].bids == float_levels(expected["bids"])
-    assert books[-1].asks == float_levels(expected["asks"])
-
 
 # --------------------------------------------------------------------------------------------
 # silence

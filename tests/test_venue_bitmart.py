@@ -16,8 +16,11 @@ from adapters import (
     OrderType,
     Side,
 )
+from adapters.venues.bitmart.replay import bitmart_books
 
-from .venue_contract import VenueContract, raw
+from .replay_faults import seeded_drop_points
+from .streams_support import bitmart_long_session, data
+from .venue_contract import BookSession, VenueContract, raw
 
 # The error cassettes hold ccxt's bare create_order (no client order id), so these replay
 # through the raw client and the adapter's one error mapping.
@@ -189,3 +192,17 @@ class TestBitmart(VenueContract):
             ),
         },
     }
+
+    def book_session(self) -> BookSession:
+        rec = bitmart_long_session(repeats=4)  # 1196 updates after the snapshot
+        updates = data(rec)
+        last = updates[-1]["data"][0]
+        return BookSession(
+            recording=rec,
+            symbol="ETH/USDT",
+            drops=seeded_drop_points(seed=7, first=5, last=len(updates) - 5, count=50),
+            is_last=lambda b: b.timestamp == last["ms_t"],
+            expected=bitmart_books(rec.frames)["ETH_USDT"],
+            is_subscribe=lambda m: m.get("op") == "subscribe",
+            compress=True,
+        )

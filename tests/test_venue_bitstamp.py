@@ -15,8 +15,11 @@ from adapters import (
     Side,
 )
 from adapters.errors import ClockSkew
+from adapters.venues.bitstamp.replay import bitstamp_book, bitstamp_snapshot_route
 
-from .venue_contract import VenueContract, raw
+from .replay_faults import seeded_drop_points
+from .streams_support import bitstamp_long_session, bitstamp_rest, bitstamp_snapshot, data
+from .venue_contract import BookSession, VenueContract, raw
 
 # The error cassettes hold ccxt's bare create_order (no client order id), so these replay
 # through the raw client and the adapter's one error mapping.
@@ -161,3 +164,20 @@ class TestBitstamp(VenueContract):
             "error_minimum_order_size": (_raw_create_btceur, OrderRejected),
         },
     }
+
+    def book_session(self) -> BookSession:
+        rec = bitstamp_long_session(repeats=5)  # 1500 diffs
+        snapshot = bitstamp_snapshot()
+        diffs = data(rec)
+        final = int(diffs[-1]["data"]["microtimestamp"])
+        route = bitstamp_snapshot_route(snapshot, "ethusd")
+        return BookSession(
+            recording=rec,
+            symbol="ETH/USD",
+            # each reconnect needs snapshotDelay + 1 = 7 deltas before its REST snapshot
+            drops=seeded_drop_points(seed=2024, first=10, last=len(diffs) - 20, count=50),
+            is_last=lambda b: b.nonce == final,
+            expected=bitstamp_book(snapshot, rec.frames, "ethusd"),
+            is_subscribe=lambda m: m["event"] == "bts:subscribe",
+            rest=bitstamp_rest({"GET /api/v2/order_book/ethusd/": route}),
+        )

@@ -1,15 +1,18 @@
-"""The shared venue test suite: every typed method, replayed from cassettes.
+"""The shared venue test suite: every typed method, replayed from cassettes, and the order
+book stream through 50 dropped connections.
 
 A venue test module subclasses :class:`VenueContract` and fills in ``EXCHANGE`` and
-``EXPECT`` with values read from the source payloads (the strings the venue sent), so a
-third venue gets the same coverage by writing one small module.
+``EXPECT`` with values read from the source payloads (the strings the venue sent), and
+:meth:`VenueContract.book_session` with a recorded book session, so a third venue gets the
+same coverage by writing one small module of fixtures and expected values.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import pytest
 
@@ -25,8 +28,13 @@ from adapters import (
     UnsupportedOrderType,
 )
 from adapters.exchange import Exchange
+from adapters.models import OrderBook
+from adapters.replay import Recording, RestHandler, RestResponse
+from adapters.streams import StreamPolicy
 
 from .conftest import replay, requests_to
+from .replay_faults import FaultyReplayServer
+from .streams_support import float_levels, point, take_until
 
 D = Decimal
 
@@ -40,8 +48,36 @@ def raw(method: str, *args: Any) -> Callable[[Exchange], Awaitable[Any]]:
     return call
 
 
+#: Enough attempts that several drops in a row (before a book could be rebuilt) never
+#: exhaust them; backoffs stay in milliseconds.
+DROPS_POLICY = StreamPolicy(
+    reconnect_attempts=30, initial_backoff=0.002, max_backoff=0.01, close_timeout=0.5
+)
+
+
+@dataclass(frozen=True)
+class BookSession:
+    """A venue's recorded order-book session for the stream contract.
+
+    ``drops`` are the server-frame indices after which the connection is dropped (leave
+    enough frames after each for the venue's book to be rebuilt); ``is_last`` tells the
+    book of the session's last frame; ``expected`` is the book folded from the recording by
+    the venue's replay helper (``{"bids": [[price, amount], ...], "asks": ...}``);
+    ``is_subscribe`` tells the client's subscribe frames.
+    """
+
+    recording: Recording
+    symbol: str
+    drops: list[int]
+    is_last: Callable[[OrderBook], bool]
+    expected: Mapping[str, Any]
+    is_subscribe: Callable[[Any], bool]
+    rest: Mapping[str, RestResponse | RestHandler] | None = None
+    compress: bool = False
+
+
 class VenueContract:
-    """Subclass with ``EXCHANGE`` and ``EXPECT`` to test one venue."""
+    """Subclass with ``EXCHANGE``, ``EXPECT`` and :meth:`book_session` to test one venue."""
 
     EXCHANGE: ClassVar[str]
     #: Expected typed values, keyed by cassette name; each taken from the source payload.
@@ -52,6 +88,40 @@ class VenueContract:
     @pytest.fixture
     def ex(self, make_exchange: Callable[..., Exchange]) -> Exchange:
         return make_exchange(self.EXCHANGE)
+
+    def book_session(self) -> BookSession:
+        """The venue's recorded order-book session (see :class:`BookSession`)."""
+        raise NotImplementedError
+
+    # -- streams -------------------------------------------------------------------------
+
+    @pytest.mark.faults
+    @pytest.mark.parametrize("mode", ["close", "abort"])
+    async def test_order_book_survives_50_drops(
+        self, make_exchange: Callable[..., Exchange], mode: Literal["close", "abort"]
+    ) -> None:
+        session = self.book_session()
+        rec = session.recording
+        async with FaultyReplayServer(
+            rec,
+            rest=session.rest,
+            compress=session.compress,
+            drop_after=session.drops,
+            drop_mode=mode,
+            pace=4000.0,
+        ) as srv:
+            ex = point(make_exchange(self.EXCHANGE), srv, DROPS_POLICY)
+            books = await take_until(
+                ex.watch_order_book(session.symbol), session.is_last, within=30.0
+            )
+            assert srv.connection_count == len(session.drops) + 1
+            assert len(srv.delivered_data()) == len(rec.data_frames())
+            subscribes = [m for m in srv.received_json() if session.is_subscribe(m)]
+            assert len(subscribes) == len(session.drops) + 1
+        assert books[-1].bids == float_levels(session.expected["bids"])
+        assert books[-1].asks == float_levels(session.expected["asks"])
+        nonces = [b.nonce or 0 for b in books]
+        assert nonces == sorted(nonces)  # never a step back in time
 
     # -- market data ---------------------------------------------------------------------
 
