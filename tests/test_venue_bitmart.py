@@ -5,19 +5,24 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
+import pytest
+
 from adapters import (
     AuthenticationFailed,
     ExchangeError,
     ExchangeUnavailable,
     InsufficientFunds,
+    InvalidOrderRequest,
     OrderNotFound,
     OrderRejected,
     OrderStatus,
     OrderType,
     Side,
+    open_exchange,
 )
 from adapters.venues.bitmart.replay import bitmart_books
 
+from .fakevenue import DUMMY
 from .replay_faults import seeded_drop_points
 from .streams_support import bitmart_long_session, data
 from .venue_contract import BookSession, VenueContract, raw
@@ -32,6 +37,7 @@ _create_tiny = raw("create_order", "BTC/USDT", "limit", "buy", 0.0001, 50)
 
 class TestBitmart(VenueContract):
     EXCHANGE = "bitmart"
+    ORDER_SYMBOL = "BTC/USDT"
     ORDER_PATH = "/spot/v2/submit_order"
     EXPECT = {
         "load_markets": {
@@ -206,3 +212,10 @@ class TestBitmart(VenueContract):
             is_subscribe=lambda m: m.get("op") == "subscribe",
             compress=True,
         )
+
+
+@pytest.mark.parametrize("prefix", ["bad-prefix", "x" * 25, "ü"])
+def test_bad_prefix_is_refused_at_open(prefix: str) -> None:
+    # BitMart's client order ids are at most 32 letters or digits; 12 are kept for uniqueness.
+    with pytest.raises(InvalidOrderRequest):
+        open_exchange("bitmart", credentials=DUMMY, client_order_id_prefix=prefix)

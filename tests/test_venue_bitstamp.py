@@ -31,6 +31,7 @@ _raw_create_btceur = raw("create_order", "BTC/EUR", "limit", "buy", 0.0001, 2000
 
 class TestBitstamp(VenueContract):
     EXCHANGE = "bitstamp"
+    ORDER_SYMBOL = "BTC/USD"
     ORDER_PATH = "/api/v2/buy/"
     EXPECT = {
         "load_markets": {

@@ -1,5 +1,6 @@
-"""The shared venue test suite: every typed method, replayed from cassettes, and the order
-book stream through 50 dropped connections.
+"""The shared venue test suite: every typed method, replayed from cassettes; the order book
+stream through 50 dropped connections; order safety under faults
+(:mod:`tests.order_safety_contract`).
 
 A venue test module subclasses :class:`VenueContract` and fills in ``EXCHANGE`` and
 ``EXPECT`` with values read from the source payloads (the strings the venue sent), and
@@ -33,6 +34,7 @@ from adapters.replay import Recording, RestHandler, RestResponse
 from adapters.streams import StreamPolicy
 
 from .conftest import replay, requests_to
+from .order_safety_contract import OrderSafetyContract
 from .replay_faults import FaultyReplayServer
 from .streams_support import float_levels, point, take_until
 
@@ -76,8 +78,9 @@ class BookSession:
     compress: bool = False
 
 
-class VenueContract:
-    """Subclass with ``EXCHANGE``, ``EXPECT`` and :meth:`book_session` to test one venue."""
+class VenueContract(OrderSafetyContract):
+    """Subclass with ``EXCHANGE``, ``EXPECT``, ``ORDER_PATH``, ``ORDER_SYMBOL`` and
+    :meth:`book_session` to test one venue (REST methods, the book stream, order safety)."""
 
     EXCHANGE: ClassVar[str]
     #: Expected typed values, keyed by cassette name; each taken from the source payload.
