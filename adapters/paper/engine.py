@@ -290,24 +290,10 @@ class Engine:
 
     def on_book_delta(self, ev: BookDelta) -> EngineResult:
         """Apply absolute level updates; resting orders the book now crosses fill as maker."""
-        st = self._sym(ev.symbol)
-        for side, took, levels in (
-            (st.bids, st.took_bids, ev.bids),
-            (st.asks, st.took_asks, ev.asks),
-        ):
-            setter = side.set
-            for price, amount in levels:
-                p, a = float(price), float(amount)
-                setter(p, a)
-                if took and p in took:
-                    if a > 0:
-                        took[p] = min(took[p], float_to_dec(a))
-                    else:
-                        del took[p]
-        st.has_book = True
-        if crossed(st):
-            return self._cross_resting(st, ev.timestamp)
-        return NOTHING
+        self._sym(ev.symbol)  # UnknownSymbol for a market the engine does not trade
+        levels = [(None, True, float(p), float(a)) for p, a in ev.bids]
+        levels += [(None, False, float(p), float(a)) for p, a in ev.asks]
+        return self.on_book_levels(ev.symbol, levels, ev.timestamp)
 
     def on_book_levels(
         self, symbol: str, levels: Sequence[tuple[Any, bool, float, float]], timestamp: int
@@ -315,8 +301,8 @@ class Engine:
         """Apply ``(tag, is_bid, price, amount)`` levels, then fill what the book crosses.
 
         The first item of each level is ignored, so a feed can pass its own records as they
-        are. This is :meth:`on_book_delta` for the feed's hot path: no event object, float
-        prices and amounts, one call per run of levels.
+        are. This is :meth:`on_book_delta` without the event object (the feed's hot path):
+        float prices and amounts, one call per run of levels, the side updates written out.
         """
         st = self._symbols[symbol]
         bids, asks = st.bids, st.asks

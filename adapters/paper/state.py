@@ -3,7 +3,6 @@ of changes one event makes. Internal to :mod:`adapters.paper.engine`."""
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -32,17 +31,6 @@ class BookSide:
                 amounts[float(price)] = a
         self.amounts = amounts
         self.keys = sorted((-p for p in amounts) if self.is_bid else amounts)
-
-    def set(self, price: float, amount: float) -> None:
-        amounts = self.amounts
-        if amount > 0:
-            if price not in amounts:
-                insort(self.keys, -price if self.is_bid else price)
-            amounts[price] = amount
-        elif price in amounts:
-            del amounts[price]
-            keys = self.keys
-            del keys[bisect_left(keys, -price if self.is_bid else price)]
 
     def best(self) -> float | None:
         if not self.keys:
