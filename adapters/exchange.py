@@ -374,7 +374,7 @@ class Exchange:
             )
         self._caps.require(request.type)
         if not self._caps.paper:
-            self._credentials.require(self._caps)
+            self._credentials.require(self._caps.id)
         market = await self.market(request.symbol)
         check_market_rules(request, market)
         if request.client_order_id is not None:
@@ -545,7 +545,7 @@ class Exchange:
         be found or is not final.
         """
         await self.market(symbol)
-        self._credentials.require(self._caps)
+        self._credentials.require(self._caps.id)
         client = self._client
         try:
             raw = await self.retry.run(
