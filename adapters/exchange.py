@@ -19,9 +19,6 @@ from functools import partial
 from types import TracebackType
 from typing import Any, TypeVar
 
-import aiohttp
-import ccxt
-
 from . import streams
 from .capabilities import Capabilities, capabilities
 from .convert import (
@@ -616,6 +613,9 @@ def _outcome_unknown(err: AdapterError) -> bool:
     cause = err.__cause__
     if cause is None:
         return False
+    import aiohttp
+    import ccxt
+
     if isinstance(cause, ccxt.BadResponse) or not isinstance(cause, ccxt.BaseError):
         # ccxt could not read the answer, or its parser failed on it.
         return True
