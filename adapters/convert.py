@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .enums import OrderStatus, OrderType, Side
 from .errors import AdapterError, UnreadableAnswer
@@ -26,6 +26,9 @@ from .models import (
     TradingFee,
     to_decimal,
 )
+
+if TYPE_CHECKING:
+    from .venues.base import Venue
 
 __all__ = [
     "balances_from_ccxt",
@@ -203,28 +206,28 @@ def order_from_ccxt(
     request: OrderRequest | None = None,
     client_order_id: str | None = None,
     default_status: OrderStatus | None = OrderStatus.OPEN,
+    venue: Venue | None = None,
 ) -> Order:
     """A ccxt order as an :class:`Order`.
 
-    Venues answer a create or cancel with a few fields only; what the venue did not echo
-    is taken from the request that produced it. ``default_status`` is the status of an
-    answer that carries none; None means an answer without a status is malformed
-    (``ValueError``), as for order queries.
+    ``venue`` first reads the venue's own status and the amounts ccxt dropped from the
+    payload (:meth:`Venue.read_order`). Venues answer a create or cancel with a few fields
+    only; what the venue did not echo is taken from the request that produced it.
+    ``default_status`` is the status of an answer that carries none; None means an answer
+    without a status is malformed (``ValueError``), as for order queries. A status that
+    is neither the venue's nor ccxt's unified one is never guessed (``ValueError``).
     """
+    if venue is not None:
+        o = venue.read_order(o)
     order_id = o.get("id")
     if order_id is None or order_id == "":
         raise ValueError("the order answer carries no order id")
     filled = to_decimal(o.get("filled"))
-    status = _CCXT_STATUS.get(str(o.get("status")))
-    if status is None:
-        if o.get("status") == "open" and filled:
-            status = OrderStatus.PARTIALLY_FILLED
-        elif o.get("status") == "open":
-            status = OrderStatus.OPEN
-        elif default_status is None:
-            raise ValueError("the order answer carries no status")
-        else:
-            status = default_status
+    status = o.get("status")
+    if not isinstance(status, OrderStatus):
+        status = _ccxt_status(status, default_status)
+    if status is OrderStatus.OPEN and filled:
+        status = OrderStatus.PARTIALLY_FILLED
     order_type = _CCXT_TYPES.get(str(o.get("type")))
     if order_type is OrderType.LIMIT and o.get("postOnly"):
         order_type = OrderType.LIMIT_MAKER
@@ -255,6 +258,21 @@ def order_from_ccxt(
         last_update_timestamp=o.get("lastUpdateTimestamp"),
         info=o.get("info"),
     )
+
+
+def _ccxt_status(status: Any, default: OrderStatus | None) -> OrderStatus:
+    """ccxt's unified order status as an :class:`OrderStatus` (``open`` before the
+    filled amount is considered)."""
+    if status is None or status == "":
+        if default is None:
+            raise ValueError("the order answer carries no status")
+        return default
+    if status == "open":
+        return OrderStatus.OPEN
+    found = _CCXT_STATUS.get(str(status))
+    if found is None:
+        raise ValueError(f"the order answer carries status {status!r}, which is not a known one")
+    return found
 
 
 def fill_from_ccxt(t: Mapping[str, Any]) -> Fill:

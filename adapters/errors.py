@@ -27,6 +27,7 @@ __all__ = [
     "OrderRejected",
     "RateLimited",
     "UnknownExchange",
+    "UnknownOrderStatus",
     "UnknownSymbol",
     "UnreadableAnswer",
     "UnsupportedFeature",
@@ -84,6 +85,19 @@ class InsufficientFunds(ExchangeError):
 
 class UnreadableAnswer(ExchangeError):
     """The venue answered, but the answer lacks fields or carries wrong types."""
+
+
+class UnknownOrderStatus(UnreadableAnswer):
+    """The venue reported an order status it has not documented: nothing is guessed.
+
+    ``exchange`` and ``status`` (as the venue sent it) name what to add to the venue's
+    status table once the venue documents it.
+    """
+
+    def __init__(self, message: str, *, exchange: str, status: str) -> None:
+        super().__init__(message)
+        self.exchange = exchange
+        self.status = status
 
 
 class OrderNotFound(ExchangeError):

@@ -332,7 +332,8 @@ class Exchange:
             private=True,
         )
         return self._parse(
-            "fetch_order", lambda: order_from_ccxt(raw, symbol=symbol, default_status=None)
+            "fetch_order",
+            lambda: order_from_ccxt(raw, symbol=symbol, default_status=None, venue=self._venue),
         )
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
@@ -342,7 +343,9 @@ class Exchange:
         raw = await self._read(
             "fetch_open_orders", lambda: self._client.fetch_open_orders(symbol), private=True
         )
-        return self._parse("fetch_open_orders", lambda: [order_from_ccxt(o) for o in raw])
+        return self._parse(
+            "fetch_open_orders", lambda: [order_from_ccxt(o, venue=self._venue) for o in raw]
+        )
 
     async def fetch_my_trades(
         self, symbol: str | None = None, since: int | None = None, limit: int | None = None
@@ -424,7 +427,11 @@ class Exchange:
             try:
                 raw = await self._once(send, client_order_id=client_order_id)
                 convert = partial(
-                    order_from_ccxt, raw, request=request, client_order_id=client_order_id
+                    order_from_ccxt,
+                    raw,
+                    request=request,
+                    client_order_id=client_order_id,
+                    venue=self._venue,
                 )
                 return self._parse("create_order", convert)
             except RateLimited as exc:
@@ -490,7 +497,11 @@ class Exchange:
             order = self._parse(
                 "order lookup",
                 lambda: order_from_ccxt(
-                    raw, request=request, client_order_id=client_order_id, default_status=None
+                    raw,
+                    request=request,
+                    client_order_id=client_order_id,
+                    default_status=None,
+                    venue=venue,
                 ),
             )
         except AdapterError as exc:
@@ -529,7 +540,11 @@ class Exchange:
         return self._parse(
             "fetch_order_by_client_id",
             lambda: order_from_ccxt(
-                raw, symbol=symbol, client_order_id=client_order_id, default_status=None
+                raw,
+                symbol=symbol,
+                client_order_id=client_order_id,
+                default_status=None,
+                venue=venue,
             ),
         )
 
@@ -558,7 +573,9 @@ class Exchange:
             return final
         return self._parse(
             "cancel_order",
-            lambda: order_from_ccxt(raw, symbol=symbol, default_status=OrderStatus.CANCELED),
+            lambda: order_from_ccxt(
+                raw, symbol=symbol, default_status=OrderStatus.CANCELED, venue=self._venue
+            ),
         )
 
     async def _final_state(self, order_id: str, symbol: str) -> Order | None:

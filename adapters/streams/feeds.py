@@ -21,7 +21,6 @@ from ..convert import (
     ticker_from_ccxt,
     trade_from_ccxt,
 )
-from ..enums import OrderStatus
 from ..errors import AdapterError, ExchangeUnavailable
 from ..models import Balances, Candle, Fill, Order, OrderBook, Ticker, Trade
 from ..retry import bounded_retrying, short
@@ -230,7 +229,7 @@ class OrderFeed(Feed[Order]):
         return read_answer(
             self.ex.id,
             "watch_orders",
-            lambda: [order_from_ccxt(o, default_status=OrderStatus.OPEN) for o in wanted],
+            lambda: [order_from_ccxt(o, venue=self.ex.venue) for o in wanted],
         )
 
 

@@ -16,15 +16,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..capabilities import Stream
-from ..enums import OrderType
+from ..enums import OrderStatus, OrderType
 from ..errors import (
     AdapterError,
     InvalidOrderRequest,
+    UnknownOrderStatus,
     UnsupportedFeature,
     payload_messages,
     venue_payload,
 )
-from ..models import OrderRequest
+from ..models import OrderRequest, to_decimal
 from ..replay import Recording, RestHandler, RestResponse, ResumeHook
 
 if TYPE_CHECKING:
@@ -58,6 +59,10 @@ class Venue:
     not_found_messages: ClassVar[frozenset[str]] = frozenset()
     #: Error codes with which a create says "this client order id is taken" (the order exists).
     duplicate_client_id_codes: ClassVar[frozenset[str]] = frozenset()
+    #: Every order status the venue documents, as its payloads spell it, and what it means
+    #: here. OPEN stands for "working": the converter reports PARTIALLY_FILLED when
+    #: something was filled. Each venue module cites the document of each entry.
+    order_statuses: ClassVar[Mapping[str, OrderStatus]] = {}
     #: Streams: private channels are per market (a symbol is required), and candles come
     #: from polling ``fetch_ohlcv`` (no candle channel).
     private_streams_per_market: ClassVar[bool] = False
@@ -126,6 +131,33 @@ class Venue:
                 return self.error_messages[text]
         return None
 
+    # -- orders: what ccxt lost, read back from the venue's own payload -------------------
+
+    def read_order(self, order: Mapping[str, Any]) -> dict[str, Any]:
+        """ccxt's order dict with the venue's own status and amounts from ``info``.
+
+        ``status`` becomes an :class:`OrderStatus` when the payload carries the venue's
+        status (a status the venue has not documented raises
+        :class:`UnknownOrderStatus`); amounts recovered from ``info`` are ``Decimal``.
+        A venue module overrides this to read its payloads, then calls this base, which
+        completes what follows from the rest (``amount = filled + remaining``...).
+        """
+        return complete_amounts(dict(order))
+
+    def order_status(self, raw: Any) -> OrderStatus:
+        """The :class:`OrderStatus` of the venue's status ``raw``; raise
+        :class:`UnknownOrderStatus` naming it when the venue has not documented it."""
+        found = self.order_statuses.get(str(raw))
+        if found is None:
+            known = ", ".join(repr(k) for k in self.order_statuses)
+            raise UnknownOrderStatus(
+                f"{self.id} reported order status {raw!r}, which {self.id} does not "
+                f"document (documented: {known}); the order's state is unknown",
+                exchange=self.id,
+                status=str(raw),
+            )
+        return found
+
     def point_at(self, client: Any, http_url: str | None = None, ws_url: str | None = None) -> None:
         """Send the client's REST and/or WebSocket traffic to other base URLs (tests, replay)."""
         raise NotImplementedError
@@ -179,6 +211,38 @@ class Venue:
         """Measure how far the local clock is ahead of the venue's (ms) and make the client
         sign with venue time from now on; None when the venue gives no time to compare."""
         return None
+
+
+def decimal_field(info: Mapping[str, Any], *keys: str) -> Decimal | None:
+    """The first of ``keys`` present in ``info`` as a ``Decimal`` (the venue's own string,
+    without ccxt's float rounding); None when none is present or it is empty."""
+    for key in keys:
+        value = info.get(key)
+        if value is not None and value != "":
+            return to_decimal(value)
+    return None
+
+
+def complete_amounts(order: dict[str, Any]) -> dict[str, Any]:
+    """Fill ``amount``, ``filled`` and ``remaining`` from each other where one is missing,
+    in ``Decimal``, so that ``filled + remaining == amount``; a FILLED order has nothing
+    remaining. Returns ``order`` (changed in place)."""
+    amount, filled, remaining = (
+        to_decimal(order.get(key)) for key in ("amount", "filled", "remaining")
+    )
+    if order.get("status") is OrderStatus.FILLED:
+        if remaining is None:
+            remaining = Decimal(0)
+        if filled is None and amount is not None:
+            filled = amount - remaining
+    if amount is None and filled is not None and remaining is not None:
+        amount = filled + remaining
+    elif filled is None and amount is not None and remaining is not None:
+        filled = amount - remaining
+    elif amount is not None and filled is not None:
+        remaining = amount - filled
+    order.update(amount=amount, filled=filled, remaining=remaining)
+    return order
 
 
 def _codes(payload: Mapping[str, Any]) -> set[str]:

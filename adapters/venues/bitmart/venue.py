@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...capabilities import Stream
-from ...enums import OrderType
+from ...enums import OrderStatus, OrderType
 from ...errors import (
     AdapterError,
     AuthenticationFailed,
@@ -18,13 +19,46 @@ from ...errors import (
 )
 from ...models import OrderRequest
 from ...replay import ResumeHook
-from ..base import Venue
+from ..base import Venue, complete_amounts, decimal_field
 from .replay import bitmart_book_resume
 
 if TYPE_CHECKING:
     from ..ws import StreamTopic
 
 __all__ = ["BitmartVenue"]
+
+_V4 = "https://developer-pro.bitmart.com/en/spot/#query-order-by-id-v4-signed"
+_V1 = "https://developer.bitmart.com/en/spot/order/order_detail.html"
+_WS = "https://developer-pro.bitmart.com/en/spot/#private-order-progress"
+
+#: BitMart spot order statuses, in the three spellings its payloads use:
+#:
+#: - ``state`` of the v4 order queries (order, client-order, open-orders, history-orders)
+#:   and ``order_state`` of the ``spot/user/orders`` channel: new, partially_filled,
+#:   filled, canceled, partially_canceled (_V4, _WS); "failed" is the sixth value of the
+#:   same enumeration (JKorf/BitMart.Net ``Enums/OrderStatus.cs``, built from BitMart's
+#:   docs). ccxt 4.5.70 leaves "failed" raw.
+#: - the numeric ``status`` of the v1 order detail and ``state`` of the channel: 1 order
+#:   failure, 2 placing order, 3 order failure (freeze failure), 4 order success, pending
+#:   fulfilment, 5 partially filled, 6 fully filled, 7 canceling, 8 canceled (_V1, _WS).
+#:   ccxt maps 7 to canceled, but a cancel in progress has not taken effect: the order
+#:   still works and can fill, so it stays open until 8.
+ORDER_STATUSES: dict[str, OrderStatus] = {
+    "new": OrderStatus.OPEN,  # _V4
+    "partially_filled": OrderStatus.PARTIALLY_FILLED,  # _V4
+    "filled": OrderStatus.FILLED,  # _V4
+    "canceled": OrderStatus.CANCELED,  # _V4
+    "partially_canceled": OrderStatus.CANCELED,  # _V4: canceled after a partial fill
+    "failed": OrderStatus.REJECTED,  # BitMart.Net Enums/OrderStatus.cs (BitMart docs)
+    "1": OrderStatus.REJECTED,  # _V1 "Order failure"
+    "2": OrderStatus.OPEN,  # _V1 "Placing order"
+    "3": OrderStatus.REJECTED,  # _V1 "Order failure, Freeze failure"
+    "4": OrderStatus.OPEN,  # _V1 "Order success, Pending for fulfilment"
+    "5": OrderStatus.PARTIALLY_FILLED,  # _V1 "Partially filled"
+    "6": OrderStatus.FILLED,  # _V1 "Fully filled"
+    "7": OrderStatus.OPEN,  # _V1 "Canceling"
+    "8": OrderStatus.CANCELED,  # _V1 "Canceled"
+}
 
 
 class BitmartVenue(Venue):
@@ -55,6 +89,7 @@ class BitmartVenue(Venue):
     duplicate_client_id_codes: ClassVar[frozenset[str]] = frozenset({"50042"})
     #: ccxt keeps BitMart's private-channel login under this subscription key.
     auth_subscriptions: ClassVar[frozenset[str]] = frozenset({"authenticated"})
+    order_statuses: ClassVar[dict[str, OrderStatus]] = ORDER_STATUSES
 
     def patch_client_class(self, base: type[Any]) -> type[Any]:
         """Load spot markets only; stream fixes (see :mod:`adapters.venues.bitmart.ws`).
@@ -74,6 +109,50 @@ class BitmartVenue(Venue):
         from .ws import stream_client_class
 
         return with_stream_fixes(stream_client_class(BitmartSpot))
+
+    def read_order(self, order: Mapping[str, Any]) -> dict[str, Any]:
+        """BitMart's status, and the amounts ccxt 4.5.70 drops or rounds, from ``info``.
+
+        The v4 queries spell fields in camelCase (``filledSize``, ``filledNotional``,
+        ``priceAvg``, ``clientOrderId``), the ``spot/user/orders`` channel in snake_case
+        (``filled_size``, ``filled_notional``, ``client_order_id``, ``create_time``);
+        ccxt's stream parser drops the notional, the client order id and the creation
+        time, and reads the numeric ``state`` where the channel also sends ``order_state``.
+        The average price is the venue's, or the filled notional over the filled size; an
+        order with nothing filled has none (BitMart sends "0.00").
+        """
+        o = dict(order)
+        info = order.get("info")
+        if not isinstance(info, Mapping):
+            return complete_amounts(o)
+        raw = next(
+            (info[k] for k in ("order_state", "state", "status") if info.get(k) not in (None, "")),
+            None,
+        )
+        if raw is not None:
+            o["status"] = self.order_status(raw)
+        size = decimal_field(info, "size")
+        if size:  # a market buy is sized by notional; its size is 0 or absent
+            o["amount"] = size
+        filled = decimal_field(info, "filledSize", "filled_size")
+        if filled is not None:
+            o["filled"] = filled
+            cost = decimal_field(info, "filledNotional", "filled_notional")
+            average = decimal_field(info, "priceAvg", "price_avg")
+            if cost is not None:
+                o["cost"] = cost
+            if not filled:
+                o["average"] = None
+            elif average:
+                o["average"] = average
+            elif cost:
+                o["average"] = cost / filled
+        client_order_id = info.get("clientOrderId") or info.get("client_order_id")
+        if client_order_id:
+            o["clientOrderId"] = str(client_order_id)
+        if o.get("timestamp") is None and info.get("create_time") not in (None, ""):
+            o["timestamp"] = int(info["create_time"])
+        return complete_amounts(o)
 
     def order_args(self, request: OrderRequest) -> tuple[str, dict[str, Any]]:
         """LIMIT_MAKER goes out as BitMart's own order type ``limit_maker``."""
