@@ -114,12 +114,12 @@ class BitmartVenue(Venue):
         """BitMart's status, and the amounts ccxt 4.5.70 drops or rounds, from ``info``.
 
         The v4 queries spell fields in camelCase (``filledSize``, ``filledNotional``,
-        ``priceAvg``, ``clientOrderId``), the ``spot/user/orders`` channel in snake_case
-        (``filled_size``, ``filled_notional``, ``client_order_id``, ``create_time``);
-        ccxt's stream parser drops the notional, the client order id and the creation
-        time, and reads the numeric ``state`` where the channel also sends ``order_state``.
-        The average price is the venue's, or the filled notional over the filled size; an
-        order with nothing filled has none (BitMart sends "0.00").
+        ``priceAvg``), the ``spot/user/orders`` channel in snake_case (``filled_size``,
+        ``filled_notional``); ccxt's stream parser drops the notional and reads the numeric
+        ``state`` where the channel also sends ``order_state`` (the client order id and
+        creation time are fixed in :mod:`.bitmart_ws`). The average price is the venue's,
+        or the filled notional over the filled size; an order with nothing filled has none
+        (BitMart sends "0.00").
         """
         o = dict(order)
         info = order.get("info")
@@ -147,11 +147,6 @@ class BitmartVenue(Venue):
                 o["average"] = average
             elif cost:
                 o["average"] = cost / filled
-        client_order_id = info.get("clientOrderId") or info.get("client_order_id")
-        if client_order_id:
-            o["clientOrderId"] = str(client_order_id)
-        if o.get("timestamp") is None and info.get("create_time") not in (None, ""):
-            o["timestamp"] = int(info["create_time"])
         return complete_amounts(o)
 
     def order_args(self, request: OrderRequest) -> tuple[str, dict[str, Any]]:
