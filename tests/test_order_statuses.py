@@ -162,7 +162,7 @@ async def test_bitstamp_undocumented_status_is_a_typed_error(make_exchange: Make
     case = DATA["bitstamp"]["rest"][0]
     ex = make_exchange("bitstamp")
     answer(ex, PATHS[("bitstamp", "fetch_order")], dict(case["payload"], status="Suspended"))
-    with pytest.raises(UnknownOrderStatus, match="bitstamp.*'Suspended'") as info:
+    with pytest.raises(UnknownOrderStatus, match=r"bitstamp.*'Suspended'") as info:
         await ex.fetch_order(case["id"], case["symbol"])
     assert (info.value.exchange, info.value.status) == ("bitstamp", "Suspended")
     assert isinstance(info.value, UnreadableAnswer)
@@ -174,7 +174,7 @@ async def test_bitmart_undocumented_status_is_a_typed_error(make_exchange: Make)
     payload["data"]["state"] = "expired"
     ex = make_exchange("bitmart")
     answer(ex, PATHS[("bitmart", "fetch_order")], payload)
-    with pytest.raises(UnknownOrderStatus, match="bitmart.*'expired'") as info:
+    with pytest.raises(UnknownOrderStatus, match=r"bitmart.*'expired'") as info:
         await ex.fetch_order(case["id"], case["symbol"])
     assert (info.value.exchange, info.value.status) == ("bitmart", "expired")
 
