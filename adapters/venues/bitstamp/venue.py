@@ -134,9 +134,9 @@ class BitstampVenue(Venue):
         - ``open_orders``: ``amount`` is the amount still open and ``amount_at_create``
           the order's amount (Bitstamp API v2 open orders response); ccxt reads ``amount``
           as the order's amount.
-        - ``private-my_orders``: the same ``amount`` meaning, ``amount_traded`` is the
-          filled amount and the event is the status (:data:`STREAM_EVENTS`); ccxt calls a
-          full fill "canceled" and drops ``client_order_id``.
+        - ``private-my_orders``: the same ``amount`` and ``amount_at_create`` meanings,
+          and the event is the status (:data:`STREAM_EVENTS`); ccxt reads ``amount`` as
+          the order's amount, calls a full fill "canceled" and drops ``client_order_id``.
         """
         o = dict(order)
         info = order.get("info")
@@ -182,9 +182,15 @@ class BitstampVenue(Venue):
                 status=str(event),
             )
         remaining = decimal_field(info, "amount_str", "amount")
-        o["remaining"] = remaining
-        o["filled"] = decimal_field(info, "amount_traded")
-        o["amount"] = decimal_field(info, "amount_at_create")
+        at_create = decimal_field(info, "amount_at_create")
+        o["remaining"], o["amount"] = remaining, at_create
+        # amount_traded is read as the last fill by some clients (JKorf/Bitstamp.Net
+        # BitstampOrderUpdate) and as the total by others: the two documented amounts
+        # settle it.
+        if remaining is not None and at_create is not None:
+            o["filled"] = at_create - remaining
+        else:
+            o["filled"] = None
         if event == "order_deleted":
             o["status"] = OrderStatus.FILLED if remaining == 0 else OrderStatus.CANCELED
         else:
