@@ -149,8 +149,13 @@ def ticker_from_ccxt(t: Mapping[str, Any]) -> Ticker:
 
     Built with ``model_construct``: every field is converted here by ``to_decimal``, so
     pydantic's validation pass would only repeat it (it was a quarter of the call's cost).
+    Every field is a price or a size: one that is not a finite number of 0 or more makes
+    the answer unreadable (``ValueError``), as a book level or a balance does.
     """
     fields: dict[str, Any] = {k: to_decimal(t.get(v)) for k, v in _TICKER_FIELDS.items()}
+    for name, value in fields.items():
+        if value is not None and (not value.is_finite() or value < 0):
+            raise ValueError(f"the ticker's {name} is {value}, not a finite number of 0 or more")
     fields.update(symbol=t["symbol"], timestamp=t.get("timestamp"), info=t.get("info"))
     return Ticker.model_construct(**fields)
 

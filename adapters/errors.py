@@ -197,6 +197,8 @@ def _ccxt_table() -> list[tuple[type[BaseException], type[AdapterError]]]:
         (ccxt.AccountSuspended, AuthenticationFailed),
         (ccxt.BadSymbol, UnknownSymbol),
         (ccxt.InvalidOrder, OrderRejected),
+        # ccxt could not read the answer (or the client's own checks refused a value in it).
+        (ccxt.BadResponse, UnreadableAnswer),
         (ccxt.RateLimitExceeded, RateLimited),
         (ccxt.DDoSProtection, RateLimited),
         (ccxt.NetworkError, ExchangeUnavailable),

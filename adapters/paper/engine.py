@@ -28,6 +28,12 @@ Book levels are kept as floats, like ccxt keeps them: ordering needs no more, an
 exact decimal value is recovered with ``Decimal(repr(x))`` when a fill uses it (prices and
 sizes have at most 15 significant digits). Everything that is money (fills, fees, balances,
 locks) is ``Decimal``.
+
+A book level is a finite price above zero and a finite size, zero or more (zero removes the
+level); a public trade, a finite price and size above zero. Anything else (NaN, infinity, a
+price of 0 or -1) is not market data: the engine ignores it and counts it in
+:attr:`Engine.ignored`, so nothing ever fills at such a price. The adapter refuses these
+values where they enter (the ccxt client); this is the engine's own guard.
 """
 
 from __future__ import annotations
@@ -87,6 +93,9 @@ __all__ = [
     "to_dec",
 ]
 
+_INF = float("inf")
+
+
 # -- the engine -------------------------------------------------------------------------------
 
 
@@ -113,6 +122,8 @@ class Engine:
         self._resting: dict[str, SymbolState] = {}
         #: Changes whenever the set of resting orders changes (see :meth:`resting_tops`).
         self.resting_version = 0
+        #: Book levels and public trades ignored as not market data (see the module doc).
+        self.ignored = 0
         self._orders: dict[str, RestingOrder] = {}
         self._totals: dict[str, Decimal] = {}
         self._locked: dict[str, Decimal] = {}
@@ -281,8 +292,7 @@ class Engine:
     def on_book_snapshot(self, ev: BookSnapshot) -> EngineResult:
         """Replace the book; resting orders it crosses fill as maker."""
         st = self._sym(ev.symbol)
-        st.bids.replace(ev.bids)
-        st.asks.replace(ev.asks)
+        self.ignored += st.bids.replace(ev.bids) + st.asks.replace(ev.asks)
         st.took_bids.clear()
         st.took_asks.clear()
         st.has_book = True
@@ -309,6 +319,9 @@ class Engine:
         bid_amounts, ask_amounts = bids.amounts, asks.amounts
         took_any = bool(st.took_bids or st.took_asks)
         for _, is_bid, price, amount in levels:
+            if not (0.0 < price < _INF and 0.0 <= amount < _INF):
+                self.ignored += 1
+                continue
             amounts = bid_amounts if is_bid else ask_amounts
             if amount > 0:
                 if price not in amounts:
@@ -347,6 +360,9 @@ class Engine:
         """:meth:`on_trade` without the event object (the feed's fast path)."""
         st = self._sym(symbol)
         price_f = float(price)
+        if not (0.0 < price_f < _INF and 0.0 < float(amount) < _INF):
+            self.ignored += 1
+            return NOTHING
         hit_bids = side is not Side.BUY and st.rest_bids and st.rest_bids[0].price_f >= price_f
         hit_asks = side is not Side.SELL and st.rest_asks and st.rest_asks[0].price_f <= price_f
         if not hit_bids and not hit_asks:

@@ -12,6 +12,8 @@ from .records import ZERO, FillRecord, Level, MarketSpec, OrderState, PlaceOrder
 
 __all__ = ["Batch", "BookSide", "RestingOrder", "SymbolState", "crossed"]
 
+_INF = float("inf")
+
 
 class BookSide:
     """One side of a book: amounts by price and a sorted key list (bids keyed by -price)."""
@@ -23,14 +25,20 @@ class BookSide:
         self.keys: list[float] = []
         self.amounts: dict[float, float] = {}
 
-    def replace(self, levels: Iterable[Level]) -> None:
+    def replace(self, levels: Iterable[Level]) -> int:
+        """Replace the side; returns how many levels were ignored as not market data (a
+        price that is not finite and above 0, a size that is not finite and 0 or more)."""
         amounts: dict[float, float] = {}
+        ignored = 0
         for price, amount in levels:
-            a = float(amount)
-            if a > 0:
-                amounts[float(price)] = a
+            p, a = float(price), float(amount)
+            if not (0.0 < p < _INF and 0.0 <= a < _INF):
+                ignored += 1
+            elif a > 0:
+                amounts[p] = a
         self.amounts = amounts
         self.keys = sorted((-p for p in amounts) if self.is_bid else amounts)
+        return ignored
 
     def best(self) -> float | None:
         if not self.keys:

@@ -86,7 +86,7 @@ class Venue:
                 f"in 4.5.71): pip install 'ccxt=={CCXT_VERSION}', or reinstall with the "
                 "README's command (pip install -c constraints.txt ...)"
             )
-        return self.patch_client_class(_json_answers_only(base))
+        return self.patch_client_class(_checked_book_levels(_json_answers_only(base)))
 
     def patch_client_class(self, base: type[Any]) -> type[Any]:
         """Return ``base`` or a subclass overriding broken ccxt methods."""
@@ -247,6 +247,46 @@ def complete_amounts(order: dict[str, Any]) -> dict[str, Any]:
 
 def _codes(payload: Mapping[str, Any]) -> set[str]:
     return {str(payload[k]) for k in ("code", "response_code") if payload.get(k) is not None}
+
+
+_INF = float("inf")
+
+
+def check_book_level(exchange: str, price: Any, amount: Any, level: Any) -> None:
+    """Raise ccxt's ``BadResponse`` unless ``price`` is a finite number above 0 and
+    ``amount`` a finite number, 0 or more (0 removes a level in a book update).
+
+    The one rule for the venues' prices and sizes: such a value is an unreadable answer,
+    as a NaN balance is. Checked once, where a level enters the ccxt client (REST books,
+    stream snapshots and updates), so copying a book for the caller costs nothing more.
+    """
+    try:
+        if 0.0 < price < _INF and 0.0 <= amount < _INF:
+            return
+    except TypeError:  # a level without a price or size
+        pass
+    import ccxt
+
+    raise ccxt.BadResponse(
+        f"{exchange} sent the order book level {level!r:.80}: a price must be a finite "
+        "number above 0 and a size a finite number, 0 or more"
+    )
+
+
+def _checked_book_levels(base: type[Any]) -> type[Any]:
+    """``base`` whose order book levels are checked by :func:`check_book_level` as ccxt
+    parses them (``parse_order_book_bid_ask``: REST books and Bitstamp's stream)."""
+
+    class CheckedBookLevels(base):  # type: ignore[misc]
+        def parse_order_book_bid_ask(
+            self, bidask: Any, priceKey: Any = 0, amountKey: Any = 1, countOrIdKey: Any = 2
+        ) -> Any:
+            level = super().parse_order_book_bid_ask(bidask, priceKey, amountKey, countOrIdKey)
+            check_book_level(self.id, level[0], level[1], bidask)
+            return level
+
+    CheckedBookLevels.__name__ = CheckedBookLevels.__qualname__ = base.__name__
+    return CheckedBookLevels
 
 
 def _json_answers_only(base: type[Any]) -> type[Any]:

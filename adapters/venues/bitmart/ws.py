@@ -11,6 +11,8 @@ Fixed here (each has a test in ``tests/test_streams_fixes.py``):
   the stream resubscribes) and updates are ignored until that snapshot.
 * ``handle_error_message``: the WebSocket error 30013 ("Invalid sign", a refused login) was
   read with the REST table, where 30013 means "too many requests", and became a rate limit.
+* ``handle_delta``: a level whose price or size is not a finite number (or a price not above
+  0) was stored as it came; it is now an unreadable frame (:func:`.base.check_book_level`).
 * ``parse_ws_order``: spot frames carry ``client_order_id`` and ``create_time``; ccxt read
   ``clientOid`` and put the message time into ``lastTradeTimestamp``.
 * ``handle_balance``: the inner loop indexed ``balance_details`` with the outer index, so
@@ -26,6 +28,7 @@ from typing import Any
 import ccxt
 from ccxt.async_support.base.ws.cache import ArrayCacheBySymbolById, ArrayCacheByTimestamp
 
+from ..base import check_book_level
 from ..ws import StreamResync
 
 __all__ = ["stream_client_class"]
@@ -57,6 +60,13 @@ def stream_client_class(base: type[Any]) -> type[Any]:
             return parsed
 
         # -- incremental books --------------------------------------------------------------
+
+        def handle_delta(self, bookside: Any, delta: Any) -> None:
+            # ccxt's own handle_delta, with the level checked (it bypasses
+            # parse_order_book_bid_ask, where the other books are checked).
+            price, amount = self.safe_float(delta, 0), self.safe_float(delta, 1)
+            check_book_level(self.id, price, amount, delta)
+            bookside.store(price, amount)
 
         def handle_order_book(self, client: Any, message: Any) -> Any:
             table = message.get("table") if isinstance(message, dict) else None

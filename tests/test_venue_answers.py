@@ -1,0 +1,174 @@
+"""Prices and sizes a venue should never send: NaN, infinity, negative (and a book level at
+or below zero). One rule: such an answer is unreadable. A REST call raises
+``UnreadableAnswer`` (as a balance with NaN does); a stream treats the frame as unreadable
+(logged, then the book is rebuilt from a fresh snapshot, a ticker skipped); the paper engine
+ignores the level or trade and never fills at it.
+
+The hostile values are put into the real payloads of the REST cassettes (the payload's
+source is in the cassette); each test also runs the unmodified payload as a control.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from collections.abc import Callable
+from decimal import Decimal as D
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from adapters import OrderStatus, OrderType, Side, UnreadableAnswer
+from adapters.exchange import Exchange
+from adapters.paper.engine import (
+    BookDelta,
+    BookSnapshot,
+    Engine,
+    MarketSpec,
+    PlaceOrder,
+    PublicTrade,
+)
+
+from .conftest import CASSETTES
+from .test_order_statuses import answer
+
+Make = Callable[..., Exchange]
+
+HOSTILE_PRICES = ["NaN", "Infinity", "-Infinity", "-1", "0"]
+HOSTILE_SIZES = ["NaN", "Infinity", "-0.5"]
+
+
+def recorded(exchange: str, name: str) -> tuple[str, Any]:
+    """The path and JSON answer of the cassette's last interaction (the call itself)."""
+    doc = yaml.safe_load((CASSETTES / exchange / f"{name}.yaml").read_text())
+    last = doc["interactions"][-1]
+    return urlsplit(last["request"]["uri"]).path, json.loads(last["response"]["body"]["string"])
+
+
+def book_of(exchange: str, payload: Any) -> Any:
+    """The part of a book answer holding ``bids`` and ``asks``."""
+    return payload["data"] if exchange == "bitmart" else payload
+
+
+SYMBOL = {"bitstamp": "BTC/USD", "bitmart": "BTC/USDT"}
+TICKER_SYMBOL = {"bitstamp": "BTC/USDT", "bitmart": "BTC/USDT"}
+#: The ticker field holding the best bid, as each venue names it.
+BID_KEY = {"bitstamp": "bid", "bitmart": "bid_px"}
+
+
+# -- REST books -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("venue", ["bitstamp", "bitmart"])
+async def test_rest_book_control(make_exchange: Make, venue: str) -> None:
+    path, payload = recorded(venue, "fetch_order_book")
+    ex = make_exchange(venue)
+    answer(ex, path, payload)
+    book = await ex.fetch_order_book(SYMBOL[venue])
+    assert book.best_bid == D(book_of(venue, payload)["bids"][0][0])
+
+
+@pytest.mark.parametrize("venue", ["bitstamp", "bitmart"])
+@pytest.mark.parametrize("side", ["bids", "asks"])
+@pytest.mark.parametrize(
+    ("column", "value"), [(0, v) for v in HOSTILE_PRICES] + [(1, v) for v in HOSTILE_SIZES]
+)
+async def test_rest_book_with_a_hostile_level_is_unreadable(
+    make_exchange: Make, venue: str, side: str, column: int, value: str
+) -> None:
+    path, payload = recorded(venue, "fetch_order_book")
+    payload = copy.deepcopy(payload)
+    level = book_of(venue, payload)[side][1]
+    level[column] = value
+    ex = make_exchange(venue)
+    answer(ex, path, payload)
+    with pytest.raises(UnreadableAnswer, match=f"{venue} sent the order book level .*{value}"):
+        await ex.fetch_order_book(SYMBOL[venue])
+
+
+async def test_a_json_infinity_literal_is_refused_too(make_exchange: Make) -> None:
+    """Python's JSON reader turns a bare ``Infinity`` into a float: the same check holds."""
+    path, payload = recorded("bitstamp", "fetch_order_book")
+    payload = copy.deepcopy(payload)
+    payload["bids"][0][0] = math.inf
+    ex = make_exchange("bitstamp")
+    answer(ex, path, payload)
+    with pytest.raises(UnreadableAnswer, match="order book level"):
+        await ex.fetch_order_book("BTC/USD")
+
+
+# -- REST tickers -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("venue", ["bitstamp", "bitmart"])
+@pytest.mark.parametrize("value", [None, "NaN", "Infinity", "-1"])
+async def test_rest_ticker_with_a_hostile_bid(
+    make_exchange: Make, venue: str, value: str | None
+) -> None:
+    path, payload = recorded(venue, "fetch_ticker")
+    payload = copy.deepcopy(payload)
+    fields = payload["data"] if venue == "bitmart" else payload
+    control = fields[BID_KEY[venue]]
+    if value is not None:
+        fields[BID_KEY[venue]] = value
+    ex = make_exchange(venue)
+    answer(ex, path, payload)
+    if value is None:
+        assert (await ex.fetch_ticker(TICKER_SYMBOL[venue])).bid == D(control)
+        return
+    with pytest.raises(UnreadableAnswer, match="bid"):
+        await ex.fetch_ticker(TICKER_SYMBOL[venue])
+
+
+# -- the paper engine -------------------------------------------------------------------------
+
+SYM = "ETH/USD"
+SPEC = MarketSpec(SYM, "ETH", "USD", D("0.001"), D("0.002"))
+
+
+def paper(asks: list[tuple[str, str]]) -> Engine:
+    e = Engine([SPEC], balances={"USD": "10000", "ETH": "10"})
+    e.apply(BookSnapshot(SYM, [("100", "2")], asks, 1))
+    return e
+
+
+def market_buy(amount: str) -> PlaceOrder:
+    return PlaceOrder(SYM, Side.BUY, OrderType.MARKET, D(amount), None, 2)
+
+
+@pytest.mark.parametrize("bad", ["-1", "0", "nan", "inf"])
+def test_engine_never_fills_a_market_buy_at_a_hostile_ask(bad: str) -> None:
+    e = paper([(bad, "1"), ("101", "1")])
+    assert e.ignored == 1
+    (fill,) = e.apply(market_buy("1")).fills
+    assert (fill.price, fill.amount) == (D("101"), D("1"))
+
+
+@pytest.mark.parametrize("bad", [("102", "nan"), ("102", "inf"), ("102", "-3"), ("-5", "1")])
+def test_engine_ignores_hostile_levels_in_a_delta(bad: tuple[str, str]) -> None:
+    e = paper([("101", "1")])
+    e.apply(BookDelta(SYM, [], [bad], 2))
+    assert e.ignored == 1
+    assert e.book_levels(SYM, Side.SELL) == [(D("101"), D("1"))]
+
+
+def test_engine_fast_paths_ignore_hostile_levels() -> None:
+    e = paper([("101", "1")])
+    hostile = [(None, False, -1.0, 1.0), (None, False, math.nan, 1.0), (None, False, 0.0, 2.0)]
+    e.on_book_levels(SYM, [*hostile, (None, True, 99.0, math.inf)], 3)
+    assert e.ignored == 4
+    assert e.book_levels(SYM, Side.SELL) == [(D("101"), D("1"))]
+
+
+def test_engine_ignores_a_hostile_public_trade() -> None:
+    e = paper([("101", "1")])
+    order = e.apply(PlaceOrder(SYM, Side.BUY, OrderType.LIMIT, D("1"), D("99"), 2)).orders[0]
+    for price, amount in [("-1", "5"), ("nan", "5"), ("98", "inf"), ("98", "0")]:
+        assert not e.apply(PublicTrade(SYM, D(price), D(amount), Side.SELL, 3)).fills
+    assert e.ignored == 4
+    assert e.order(order.id).status is OrderStatus.OPEN
+    # control: a real trade through the order's price fills it
+    assert e.apply(PublicTrade(SYM, D("98"), D("5"), Side.SELL, 4)).fills
