@@ -5,7 +5,9 @@ with ``itemgetter``, built with ``model_construct``). baseline: a frozen pydanti
 levels are ``Decimal`` pairs, built the obvious way (ccxt's levels handed to the model, which
 validates them and turns every float into a ``Decimal``). A second line compares
 ``OrderBook.from_ccxt`` (the REST path, which checks every number with ``float()``) with the
-same baseline.
+same baseline. A third line prices the check every level gets where it enters the client
+(``book_typing_us.level_check``: the adapter's client parsing the book's 200 levels, sent as
+the venue's strings, against ccxt.pro's own parser; the copy above is not affected).
 
 The ccxt book is a real ccxt.pro ``OrderBook`` filled through ``storeArray`` with 100 bids
 and 100 asks (seeded prices and sizes). Rounds interleaved; medians in microseconds per
@@ -25,6 +27,7 @@ from _common import median, report
 from pydantic import BaseModel, ConfigDict
 
 from adapters.models import OrderBook
+from adapters.venues import get_venue
 
 LEVELS, ROUNDS, CALLS = 100, 25, 400
 
@@ -70,6 +73,16 @@ def per_call_us(convert: Callable[[Any], Any], book: Any) -> float:
     return (time.perf_counter() - start) / CALLS * 1e6
 
 
+def parse_levels_us(client: Any, levels: list[list[str]]) -> float:
+    """Microseconds for ``client`` to parse every level of ``levels`` once."""
+    parse = client.parse_order_book_bid_ask
+    start = time.perf_counter()
+    for _ in range(CALLS):
+        for level in levels:
+            parse(level)
+    return (time.perf_counter() - start) / CALLS * 1e6
+
+
 def main() -> None:
     book = ccxt_book()
     live = OrderBook.from_ccxt_live(book)
@@ -90,6 +103,15 @@ def main() -> None:
         "us/book",
         levels=f"{LEVELS}x{LEVELS}",
     )
+    levels = [[repr(p), repr(a)] for side in ("bids", "asks") for p, a in book[side]]
+    checked, raw = get_venue("bitstamp").client_class()(), ccxt.pro.bitstamp()
+    assert checked.parse_order_book_bid_ask(levels[0]) == raw.parse_order_book_bid_ask(levels[0])
+    ours, base = [], []
+    for _ in range(ROUNDS):
+        ours.append(parse_levels_us(checked, levels))
+        base.append(parse_levels_us(raw, levels))
+    report("book_typing_us.level_check", median(ours), median(base), "us/book",
+           levels=f"{LEVELS}x{LEVELS}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -252,38 +252,42 @@ def _codes(payload: Mapping[str, Any]) -> set[str]:
 _INF = float("inf")
 
 
-def check_book_level(exchange: str, price: Any, amount: Any, level: Any) -> None:
-    """Raise ccxt's ``BadResponse`` unless ``price`` is a finite number above 0 and
-    ``amount`` a finite number, 0 or more (0 removes a level in a book update).
+def book_level_error(exchange: str, level: Any) -> Exception:
+    """ccxt's ``BadResponse`` for a book level that is not market data.
 
-    The one rule for the venues' prices and sizes: such a value is an unreadable answer,
-    as a NaN balance is. Checked once, where a level enters the ccxt client (REST books,
-    stream snapshots and updates), so copying a book for the caller costs nothing more.
+    The one rule for the venues' prices and sizes: a book level's price must be a finite
+    number above 0 and its size a finite number, 0 or more (0 removes a level in an
+    update); anything else is an unreadable answer, as a NaN balance is. Checked once,
+    where a level enters the ccxt client (REST books, stream snapshots and updates), so
+    copying a book for the caller costs nothing more. The check itself is written out
+    where the level is parsed (a comparison chain; ``None`` raises ``TypeError``).
     """
-    try:
-        if 0.0 < price < _INF and 0.0 <= amount < _INF:
-            return
-    except TypeError:  # a level without a price or size
-        pass
     import ccxt
 
-    raise ccxt.BadResponse(
+    error: Exception = ccxt.BadResponse(
         f"{exchange} sent the order book level {level!r:.80}: a price must be a finite "
         "number above 0 and a size a finite number, 0 or more"
     )
+    return error
 
 
 def _checked_book_levels(base: type[Any]) -> type[Any]:
-    """``base`` whose order book levels are checked by :func:`check_book_level` as ccxt
-    parses them (``parse_order_book_bid_ask``: REST books and Bitstamp's stream)."""
+    """``base`` whose order book levels are checked as ccxt parses them
+    (``parse_order_book_bid_ask``: REST books and Bitstamp's stream); see
+    :func:`book_level_error`."""
+    parse = base.parse_order_book_bid_ask  # called directly: cheaper than super()
 
     class CheckedBookLevels(base):  # type: ignore[misc]
         def parse_order_book_bid_ask(
             self, bidask: Any, priceKey: Any = 0, amountKey: Any = 1, countOrIdKey: Any = 2
         ) -> Any:
-            level = super().parse_order_book_bid_ask(bidask, priceKey, amountKey, countOrIdKey)
-            check_book_level(self.id, level[0], level[1], bidask)
-            return level
+            level = parse(self, bidask, priceKey, amountKey, countOrIdKey)
+            try:
+                if 0.0 < level[0] < _INF and 0.0 <= level[1] < _INF:
+                    return level
+            except TypeError:  # no price or no size
+                pass
+            raise book_level_error(self.id, bidask)
 
     CheckedBookLevels.__name__ = CheckedBookLevels.__qualname__ = base.__name__
     return CheckedBookLevels

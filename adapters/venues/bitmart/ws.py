@@ -12,7 +12,7 @@ Fixed here (each has a test in ``tests/test_streams_fixes.py``):
 * ``handle_error_message``: the WebSocket error 30013 ("Invalid sign", a refused login) was
   read with the REST table, where 30013 means "too many requests", and became a rate limit.
 * ``handle_delta``: a level whose price or size is not a finite number (or a price not above
-  0) was stored as it came; it is now an unreadable frame (:func:`.base.check_book_level`).
+  0) was stored as it came; it is now an unreadable frame (:func:`.base.book_level_error`).
 * ``parse_ws_order``: spot frames carry ``client_order_id`` and ``create_time``; ccxt read
   ``clientOid`` and put the message time into ``lastTradeTimestamp``.
 * ``handle_balance``: the inner loop indexed ``balance_details`` with the outer index, so
@@ -28,10 +28,12 @@ from typing import Any
 import ccxt
 from ccxt.async_support.base.ws.cache import ArrayCacheBySymbolById, ArrayCacheByTimestamp
 
-from ..base import check_book_level
+from ..base import book_level_error
 from ..ws import StreamResync
 
 __all__ = ["stream_client_class"]
+
+_INF = float("inf")
 
 #: Candle lengths that are not a fixed number of milliseconds since 1970.
 _CALENDAR_TIMEFRAMES = frozenset({"1w", "1M"})
@@ -65,8 +67,13 @@ def stream_client_class(base: type[Any]) -> type[Any]:
             # ccxt's own handle_delta, with the level checked (it bypasses
             # parse_order_book_bid_ask, where the other books are checked).
             price, amount = self.safe_float(delta, 0), self.safe_float(delta, 1)
-            check_book_level(self.id, price, amount, delta)
-            bookside.store(price, amount)
+            try:
+                if 0.0 < price < _INF and 0.0 <= amount < _INF:
+                    bookside.store(price, amount)
+                    return
+            except TypeError:  # no price or no size
+                pass
+            raise book_level_error(self.id, delta)
 
         def handle_order_book(self, client: Any, message: Any) -> Any:
             table = message.get("table") if isinstance(message, dict) else None
