@@ -23,6 +23,7 @@ import yaml
 
 from adapters import OrderStatus, OrderType, Side, UnreadableAnswer
 from adapters.exchange import Exchange
+from adapters.models import OrderBook
 from adapters.paper.engine import (
     BookDelta,
     BookSnapshot,
@@ -31,8 +32,28 @@ from adapters.paper.engine import (
     PlaceOrder,
     PublicTrade,
 )
+from adapters.replay import (
+    Frame,
+    Recording,
+    ReplayServer,
+    RestRequest,
+    RestResponse,
+    bitmart_books,
+    bitstamp_book,
+)
 
 from .conftest import CASSETTES
+from .streams_support import (
+    bitmart_venue_resume,
+    bitstamp_rest,
+    bitstamp_snapshot,
+    data,
+    float_levels,
+    point,
+    recording,
+    take,
+    take_until,
+)
 from .test_order_statuses import answer
 
 Make = Callable[..., Exchange]
@@ -172,3 +193,102 @@ def test_engine_ignores_a_hostile_public_trade() -> None:
     assert e.order(order.id).status is OrderStatus.OPEN
     # control: a real trade through the order's price fills it
     assert e.apply(PublicTrade(SYM, D("98"), D("5"), Side.SELL, 4)).fills
+
+
+# -- streams ----------------------------------------------------------------------------------
+
+
+def sane(book: OrderBook) -> bool:
+    """Every level a finite price above 0 and a finite size above 0."""
+    return all(
+        0 < price < math.inf and 0 < size < math.inf for price, size in book.bids + book.asks
+    )
+
+
+def poisoned(frame: Frame, edit: Callable[[Any], None]) -> Frame:
+    obj = frame.json()
+    edit(obj)
+    return Frame.recv_json(obj)
+
+
+@pytest.mark.parametrize("value", ["NaN", "-1", "Infinity"])
+async def test_bitmart_stream_book_with_a_hostile_level_is_rebuilt(
+    make_exchange: Make, value: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    rec = recording("bitmart", "depth_increase100_derived")
+    frames = rec.frames
+    recv = [i for i, f in enumerate(frames) if f.dir == "recv"]
+    bad = recv[-6]
+
+    def edit(obj: Any) -> None:
+        update = obj["data"][0]
+        (update["bids"] or update["asks"])[0][0] = value
+
+    session = Recording(
+        frames=[poisoned(f, edit) if i == bad else f for i, f in enumerate(frames)],
+        meta=rec.meta,
+    )
+    last = data(rec)[-1]["data"][0]["ms_t"]
+    async with ReplayServer(session, resume=bitmart_venue_resume(frames), pace=3000.0) as srv:
+        ex = point(make_exchange("bitmart"), srv)
+        books = await take_until(ex.watch_order_book("ETH/USDT"), lambda b: b.timestamp == last)
+        assert srv.connection_count == 2  # the unreadable frame dropped the connection once
+    assert all(sane(b) for b in books)
+    expected = bitmart_books(frames)["ETH_USDT"]  # the venue's book, from the clean frames
+    assert books[-1].bids == float_levels(expected["bids"])
+    assert books[-1].asks == float_levels(expected["asks"])
+    assert "sent the order book level" in caplog.text
+
+
+async def test_bitstamp_stream_book_with_a_hostile_level_is_rebuilt(
+    make_exchange: Make, caplog: pytest.LogCaptureFixture
+) -> None:
+    rec = recording("bitstamp", "diff_order_book_derived")
+    clean = rec.data_frames()
+    bad = 20  # after the first book (7 deltas and a snapshot)
+
+    def edit(obj: Any) -> None:
+        obj["data"]["asks"][0][0] = "-1"
+
+    frames, n = [], 0
+    for f in rec.frames:
+        if f.dir == "recv" and f in clean:
+            f = poisoned(f, edit) if n == bad else f
+            n += 1
+        frames.append(f)
+    session = Recording(frames=frames, meta=rec.meta)
+    initial = bitstamp_snapshot()
+
+    def route(server: ReplayServer, _: RestRequest) -> RestResponse:
+        # the venue's own book: the clean deltas it has sent so far
+        sent = len(server.delivered_data())
+        return RestResponse(200, bitstamp_book(initial, clean[:sent], "ethusd"))
+
+    final = int(clean[-1].json()["data"]["microtimestamp"])
+    rest = bitstamp_rest({"GET /api/v2/order_book/ethusd/": route})
+    async with ReplayServer(session, rest=rest, pace=3000.0) as srv:
+        ex = point(make_exchange("bitstamp"), srv)
+        books = await take_until(ex.watch_order_book("ETH/USD"), lambda b: b.nonce == final)
+        assert srv.connection_count == 2
+    assert all(sane(b) for b in books)
+    expected = bitstamp_book(initial, clean, "ethusd")
+    assert books[-1].bids == float_levels(expected["bids"])
+    assert books[-1].asks == float_levels(expected["asks"])
+    assert "sent the order book level" in caplog.text
+
+
+async def test_bitmart_stream_ticker_with_a_hostile_bid_is_skipped(
+    make_exchange: Make, caplog: pytest.LogCaptureFixture
+) -> None:
+    rec = recording("bitmart", "ticker")
+    good = rec.data_frames()[0]
+
+    def edit(obj: Any) -> None:
+        obj["data"][0]["bid_px"] = "NaN"
+
+    frames = [*rec.frames[:-1], poisoned(good, edit), good]
+    async with ReplayServer(Recording(frames=frames, meta=rec.meta)) as srv:
+        ex = point(make_exchange("bitmart"), srv)
+        (ticker,) = await take(ex.watch_ticker("ETH/USDT"), 1)
+    assert ticker.bid == D(good.json()["data"][0]["bid_px"])
+    assert "bid is NaN" in caplog.text
