@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from .enums import OrderStatus, OrderType, Side
 from .errors import AdapterError, UnreadableAnswer
@@ -27,10 +27,8 @@ from .models import (
     to_decimal,
 )
 
-if TYPE_CHECKING:
-    from .venues.base import Venue
-
 __all__ = [
+    "OrderReader",
     "balances_from_ccxt",
     "candle_from_ccxt",
     "checked_balances",
@@ -45,6 +43,13 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+
+class OrderReader(Protocol):
+    """What reads a venue's own order fields (``Venue.read_order``, in the venue module)."""
+
+    def read_order(self, order: Mapping[str, Any]) -> dict[str, Any]: ...
+
 
 _CCXT_TYPES = {
     "limit": OrderType.LIMIT,
@@ -211,12 +216,12 @@ def order_from_ccxt(
     request: OrderRequest | None = None,
     client_order_id: str | None = None,
     default_status: OrderStatus | None = OrderStatus.OPEN,
-    venue: Venue | None = None,
+    venue: OrderReader | None = None,
 ) -> Order:
     """A ccxt order as an :class:`Order`.
 
     ``venue`` first reads the venue's own status and the amounts ccxt dropped from the
-    payload (:meth:`Venue.read_order`). Venues answer a create or cancel with a few fields
+    payload (``Venue.read_order``). Venues answer a create or cancel with a few fields
     only; what the venue did not echo is taken from the request that produced it.
     ``default_status`` is the status of an answer that carries none; None means an answer
     without a status is malformed (``ValueError``), as for order queries. A status that

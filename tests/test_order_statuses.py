@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 
 from adapters import Order, OrderStatus, UnknownOrderStatus, UnreadableAnswer
 from adapters.exchange import Exchange, order_from_ccxt
-from adapters.venues.bitmart import ORDER_STATUSES as BITMART_STATUSES
-from adapters.venues.bitstamp import ORDER_STATUSES as BITSTAMP_STATUSES
+from adapters.venues.bitmart.venue import ORDER_STATUSES as BITMART_STATUSES
+from adapters.venues.bitstamp.venue import ORDER_STATUSES as BITSTAMP_STATUSES
 
 from .conftest import CASSETTES
 

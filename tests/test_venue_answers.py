@@ -32,17 +32,12 @@ from adapters.paper.engine import (
     PlaceOrder,
     PublicTrade,
 )
-from adapters.replay import (
-    Frame,
-    Recording,
-    ReplayServer,
-    RestRequest,
-    RestResponse,
-    bitmart_books,
-    bitstamp_book,
-)
+from adapters.replay import Frame, Recording, RestRequest, RestResponse
+from adapters.venues.bitmart.replay import bitmart_books
+from adapters.venues.bitstamp.replay import bitstamp_book
 
 from .conftest import CASSETTES
+from .replay_faults import FaultyReplayServer
 from .streams_support import (
     bitmart_venue_resume,
     bitstamp_rest,
@@ -173,15 +168,18 @@ def test_engine_ignores_hostile_levels_in_a_delta(bad: tuple[str, str]) -> None:
     e = paper([("101", "1")])
     e.apply(BookDelta(SYM, [], [bad], 2))
     assert e.ignored == 1
-    assert e.book_levels(SYM, Side.SELL) == [(D("101"), D("1"))]
+    assert e.book_top(SYM) == (D("100"), D("101"))
+    # only the 1 at 101 is there to take: the rest of the market buy is cancelled
+    (fill,) = e.apply(market_buy("2")).fills
+    assert (fill.price, fill.amount) == (D("101"), D("1"))
 
 
-def test_engine_fast_paths_ignore_hostile_levels() -> None:
+def test_engine_fast_path_ignores_hostile_levels() -> None:
     e = paper([("101", "1")])
     hostile = [(None, False, -1.0, 1.0), (None, False, math.nan, 1.0), (None, False, 0.0, 2.0)]
     e.on_book_levels(SYM, [*hostile, (None, True, 99.0, math.inf)], 3)
     assert e.ignored == 4
-    assert e.book_levels(SYM, Side.SELL) == [(D("101"), D("1"))]
+    assert e.book_top(SYM) == (D("100"), D("101"))
 
 
 def test_engine_ignores_a_hostile_public_trade() -> None:
@@ -229,7 +227,7 @@ async def test_bitmart_stream_book_with_a_hostile_level_is_rebuilt(
         meta=rec.meta,
     )
     last = data(rec)[-1]["data"][0]["ms_t"]
-    async with ReplayServer(session, resume=bitmart_venue_resume(frames), pace=3000.0) as srv:
+    async with FaultyReplayServer(session, resume=bitmart_venue_resume(frames), pace=3000.0) as srv:
         ex = point(make_exchange("bitmart"), srv)
         books = await take_until(ex.watch_order_book("ETH/USDT"), lambda b: b.timestamp == last)
         assert srv.connection_count == 2  # the unreadable frame dropped the connection once
@@ -245,7 +243,9 @@ async def test_bitstamp_stream_book_with_a_hostile_level_is_rebuilt(
 ) -> None:
     rec = recording("bitstamp", "diff_order_book_derived")
     clean = rec.data_frames()
-    bad = 20  # after the first book (7 deltas and a snapshot)
+    # Well after the first book (7 cached deltas and a snapshot): a delta older than the
+    # snapshot is discarded unread, and the rebuilt book needs 7 more deltas.
+    bad = len(clean) - 40
 
     def edit(obj: Any) -> None:
         obj["data"]["asks"][0][0] = "-1"
@@ -259,14 +259,14 @@ async def test_bitstamp_stream_book_with_a_hostile_level_is_rebuilt(
     session = Recording(frames=frames, meta=rec.meta)
     initial = bitstamp_snapshot()
 
-    def route(server: ReplayServer, _: RestRequest) -> RestResponse:
+    def route(server: FaultyReplayServer, _: RestRequest) -> RestResponse:
         # the venue's own book: the clean deltas it has sent so far
         sent = len(server.delivered_data())
         return RestResponse(200, bitstamp_book(initial, clean[:sent], "ethusd"))
 
     final = int(clean[-1].json()["data"]["microtimestamp"])
     rest = bitstamp_rest({"GET /api/v2/order_book/ethusd/": route})
-    async with ReplayServer(session, rest=rest, pace=3000.0) as srv:
+    async with FaultyReplayServer(session, rest=rest, pace=3000.0) as srv:
         ex = point(make_exchange("bitstamp"), srv)
         books = await take_until(ex.watch_order_book("ETH/USD"), lambda b: b.nonce == final)
         assert srv.connection_count == 2
@@ -275,6 +275,42 @@ async def test_bitstamp_stream_book_with_a_hostile_level_is_rebuilt(
     assert books[-1].bids == float_levels(expected["bids"])
     assert books[-1].asks == float_levels(expected["asks"])
     assert "sent the order book level" in caplog.text
+
+
+async def test_bitstamp_hostile_level_in_a_cached_delta_reconnects(make_exchange: Make) -> None:
+    """The first REST snapshot is older than the fourth cached delta, which is poisoned:
+    it is read while the book is built from the snapshot, outside ccxt's frame handler."""
+    rec = recording("bitstamp", "diff_order_book_derived")
+    clean = rec.data_frames()
+
+    def edit(obj: Any) -> None:
+        obj["data"]["bids"][0][1] = "NaN"
+
+    frames, n = [], 0
+    for f in rec.frames:
+        if f.dir == "recv" and f in clean:
+            f = poisoned(f, edit) if n == 3 else f
+            n += 1
+        frames.append(f)
+    initial = bitstamp_snapshot()
+    snapshots = 0
+
+    def route(server: FaultyReplayServer, _: RestRequest) -> RestResponse:
+        nonlocal snapshots
+        snapshots += 1
+        sent = 2 if snapshots == 1 else len(server.delivered_data())
+        return RestResponse(200, bitstamp_book(initial, clean[:sent], "ethusd"))
+
+    final = int(clean[-1].json()["data"]["microtimestamp"])
+    rest = bitstamp_rest({"GET /api/v2/order_book/ethusd/": route})
+    session = Recording(frames=frames, meta=rec.meta)
+    async with FaultyReplayServer(session, rest=rest, pace=1000.0) as srv:
+        ex = point(make_exchange("bitstamp"), srv)
+        books = await take_until(ex.watch_order_book("ETH/USD"), lambda b: b.nonce == final)
+        assert srv.connection_count == 2 and snapshots == 2
+    assert all(sane(b) for b in books)
+    expected = bitstamp_book(initial, clean, "ethusd")
+    assert books[-1].bids == float_levels(expected["bids"])
 
 
 async def test_bitmart_stream_ticker_with_a_hostile_bid_is_skipped(
@@ -287,7 +323,7 @@ async def test_bitmart_stream_ticker_with_a_hostile_bid_is_skipped(
         obj["data"][0]["bid_px"] = "NaN"
 
     frames = [*rec.frames[:-1], poisoned(good, edit), good]
-    async with ReplayServer(Recording(frames=frames, meta=rec.meta)) as srv:
+    async with FaultyReplayServer(Recording(frames=frames, meta=rec.meta)) as srv:
         ex = point(make_exchange("bitmart"), srv)
         (ticker,) = await take(ex.watch_ticker("ETH/USDT"), 1)
     assert ticker.bid == D(good.json()["data"][0]["bid_px"])

@@ -12,7 +12,8 @@ Fixed here (each has a test in ``tests/test_streams_fixes.py``):
 * ``handle_error_message``: the WebSocket error 30013 ("Invalid sign", a refused login) was
   read with the REST table, where 30013 means "too many requests", and became a rate limit.
 * ``handle_delta``: a level whose price or size is not a finite number (or a price not above
-  0) was stored as it came; it is now an unreadable frame (:func:`.base.book_level_error`).
+  0) was stored as it came; it is now an unreadable frame
+  (:func:`adapters.venues.base.book_level_error`).
 * ``parse_ws_order``: spot frames carry ``client_order_id`` and ``create_time``; ccxt read
   ``clientOid`` and put the message time into ``lastTradeTimestamp``.
 * ``handle_balance``: the inner loop indexed ``balance_details`` with the outer index, so

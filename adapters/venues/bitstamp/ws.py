@@ -14,7 +14,9 @@ Fixed here (each has a test in ``tests/test_streams_fixes.py``):
 * ``load_order_book``: a failing REST snapshot recursed without a bound, and after "nonce is
   behind cache" ccxt forgot the client but left its socket open. Now the tries are bounded
   and a book that cannot be synchronised drops the connection (the stream reconnects and
-  takes a fresh snapshot).
+  takes a fresh snapshot), as does a cached delta that cannot be read (a hostile level, see
+  :func:`adapters.venues.base.book_level_error`; raised in the snapshot task, it left the
+  watcher waiting; tested in ``tests/test_venue_answers.py``).
 """
 
 from __future__ import annotations
@@ -114,7 +116,19 @@ def stream_client_class(base: type[Any]) -> type[Any]:
                 index = self.get_cache_index(snapshot, cache)
                 if index >= 0:
                     stored.reset(snapshot)
-                    self.handle_deltas(stored, cache[index:])
+                    try:
+                        self.handle_deltas(stored, cache[index:])
+                    except ccxt.BaseError as exc:
+                        # A cached update that cannot be read (a hostile level): raised in
+                        # this task, it would leave the watcher waiting for good.
+                        cache.clear()
+                        client.on_error(
+                            StreamResync(
+                                f"{self.id} {symbol}: a cached book update cannot be read "
+                                f"({exc}); reconnecting"
+                            )
+                        )
+                        return
                     cache.clear()
                     client.resolve(stored, messageHash)
                     return
