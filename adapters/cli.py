@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from .capabilities import Capabilities, capabilities, supported_exchanges
 from .console import UsageError, render_table
-from .errors import AdapterError, InvalidOrderRequest, MissingCredentials, UnknownExchange
+from .errors import AdapterError, InvalidInput, MissingCredentials, UnknownExchange
 
 if TYPE_CHECKING:
     from .protocol import ExchangeAPI as Exchange
@@ -24,7 +24,7 @@ __all__ = ["build_parser", "main"]
 EXIT_OK, EXIT_EXCHANGE, EXIT_USAGE = 0, 1, 2
 #: Errors that mean the caller's input was wrong (exit 2), as opposed to the venue's (exit 1).
 USAGE_ERRORS: tuple[type[Exception], ...] = (
-    InvalidOrderRequest,
+    InvalidInput,
     MissingCredentials,
     UnknownExchange,
 )

@@ -21,6 +21,7 @@ __all__ = [
     "ExchangeError",
     "ExchangeUnavailable",
     "InsufficientFunds",
+    "InvalidInput",
     "InvalidOrderRequest",
     "MissingCredentials",
     "OrderNotFound",
@@ -43,7 +44,12 @@ class AdapterError(Exception):
     """Base of every error raised by this package."""
 
 
-class InvalidOrderRequest(AdapterError, ValueError):
+class InvalidInput(AdapterError, ValueError):
+    """An argument is invalid (a number, a currency code, an option); nothing was sent or
+    written. The message names the value and what would be accepted."""
+
+
+class InvalidOrderRequest(InvalidInput):
     """The order request is invalid; nothing was sent."""
 
 

@@ -34,6 +34,7 @@ from adapters.paper.ledger import (
     MEMORY,
     Ledger,
     LedgerBusy,
+    LedgerError,
     LedgerMismatch,
     default_path,
 )
@@ -99,8 +100,9 @@ def test_a_failed_event_write_leaves_nothing_of_that_event(tmp_path: Path) -> No
             fills=r.fills,
             balances=tuple(replace(b, total=b.total - 1) for b in r.balances),
         )
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(LedgerError, match="UNIQUE constraint") as caught:
             ledger.record(changed, engine.counters)
+        assert isinstance(caught.value.__cause__, sqlite3.IntegrityError)
         assert (ledger.balances(), ledger.orders(), ledger.fills()) == before
 
 

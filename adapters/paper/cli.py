@@ -3,28 +3,27 @@
 ``adapters.cli`` calls :func:`add_paper_commands` with its sub-parsers. The ledger commands
 (``fund``, ``reset``, ``balances``, ``fills``) work on the ledger file alone, offline. Bad
 input exits 2 with one line (through ``adapters.cli``'s parser); ledger and exchange errors
-are :class:`~adapters.errors.AdapterError` and exit 1 with their message.
+(a damaged or unwritable ledger included) are :class:`~adapters.errors.AdapterError` and
+exit 1 with their message. ``balances`` and ``fills`` only read, so they run beside a
+writer.
 """
 
 from __future__ import annotations
 
 import argparse
-import re
-import sqlite3
 import sys
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from ..capabilities import capabilities
 from ..console import UsageError, render_table
-from ..errors import UnknownExchange
+from ..errors import InvalidInput, UnknownExchange
+from ..models import parse_currency, parse_decimal
 from .engine import plain
 from .ledger import Ledger
 
 __all__ = ["add_paper_commands"]
-
-_CURRENCY = re.compile(r"^[A-Za-z0-9]{2,12}$")
 
 
 def _paper_id(value: str) -> str:
@@ -35,19 +34,17 @@ def _paper_id(value: str) -> str:
 
 
 def _currency(value: str) -> str:
-    if not _CURRENCY.match(value):
-        raise argparse.ArgumentTypeError(f"expected a currency code like USD, got {value!r}")
-    return value.upper()
+    try:
+        return parse_currency(value)
+    except InvalidInput as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _amount(value: str) -> Decimal:
     try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"expected a decimal amount, got {value!r}") from None
-    if not number.is_finite() or number < 0:
-        raise argparse.ArgumentTypeError(f"expected an amount of 0 or more, got {value!r}")
-    return number
+        return parse_decimal(value, "amount", sign="non-negative")
+    except InvalidInput as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_paper_commands(subparsers: Any) -> None:
@@ -90,14 +87,15 @@ def add_paper_commands(subparsers: Any) -> None:
     p.set_defaults(func=_cmd_fills)
 
 
-def _ledger(args: argparse.Namespace) -> Ledger:
-    try:
-        if args.ledger is not None:
-            return Ledger(args.ledger, exchange_id=args.exchange, account=args.account)
-        return Ledger.open_default(args.exchange, args.account)
-    except (OSError, sqlite3.Error) as exc:
-        where = args.ledger or "the default ledger"
-        raise UsageError(f"cannot open {where} as a paper ledger: {exc}") from None
+def _ledger(args: argparse.Namespace, *, readonly: bool = False) -> Ledger:
+    """The account's ledger; ``readonly`` for the commands that only read it, which take no
+    writer lock and so work while a paper exchange (the demo) writes. Failures are typed
+    :class:`~adapters.paper.ledger.LedgerError` (one line, exit 1)."""
+    if args.ledger is not None:
+        return Ledger(
+            args.ledger, exchange_id=args.exchange, account=args.account, readonly=readonly
+        )
+    return Ledger.open_default(args.exchange, args.account, readonly=readonly)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -127,7 +125,7 @@ def _cmd_reset(args: argparse.Namespace) -> int:
 
 
 def _cmd_balances(args: argparse.Namespace) -> int:
-    with _ledger(args) as ledger:
+    with _ledger(args, readonly=True) as ledger:
         rows = [
             [b.currency, plain(b.free), plain(b.locked), plain(b.total)] for b in ledger.balances()
         ]
@@ -144,7 +142,7 @@ def _cmd_balances(args: argparse.Namespace) -> int:
 
 
 def _cmd_fills(args: argparse.Namespace) -> int:
-    with _ledger(args) as ledger:
+    with _ledger(args, readonly=True) as ledger:
         if args.csv == "-":
             count = ledger.export_fills_csv(sys.stdout)
         else:

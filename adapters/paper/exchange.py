@@ -48,6 +48,8 @@ from ..models import (
     Ticker,
     Trade,
     TradingFee,
+    parse_currency,
+    parse_decimal,
 )
 from ..retry import RetryPolicy
 from ..streams import StreamPolicy
@@ -65,6 +67,7 @@ from .engine import (
 )
 from .feed import EngineFeed, tap_client_class
 from .ledger import MEMORY, Ledger
+from .options import PaperOptions
 from .session import Pace, RecordedSession
 
 __all__ = ["LedgerFailed", "PaperExchange"]
@@ -127,6 +130,13 @@ class PaperExchange:
     ) -> None:
         card = capabilities(exchange_id).paper_twin()  # resolved once; the card is passed on
         paper_id = card.id
+        options = PaperOptions.check(
+            initial_balances=initial_balances,
+            maker_fee=maker_fee,
+            taker_fee=taker_fee,
+            queue=queue,
+            replay_pace=replay_pace,
+        )
         self._venue: Venue = get_venue(card)
         # The market-data source: the venue's own client class with the paper taps. Paper
         # trading never signs anything: no keys are loaded, even if the environment holds some.
@@ -143,15 +153,12 @@ class PaperExchange:
         self._client: Any = self._market_data.client
         self._client_order_id_prefix = client_order_id_prefix
         self.account = account
-        self._fee_override = (
-            None if maker_fee is None else to_dec(maker_fee),
-            None if taker_fee is None else to_dec(taker_fee),
-        )
-        self._engine = Engine(queue=QueueModel(queue))
+        self._fee_override = (options.maker_fee, options.taker_fee)
+        self._engine = Engine(queue=options.queue)
         self._feed = EngineFeed(self._client, self._engine, self._commit)
         self._client.paper_after_message = self._feed.after_message
         self._session = None if source is None else RecordedSession(os.fspath(source), self._venue)
-        self._pace = replay_pace
+        self._pace = options.replay_pace
         if isinstance(ledger, Ledger):
             self._ledger, self._owns_ledger = ledger, False
         elif ledger is None:
@@ -160,7 +167,7 @@ class PaperExchange:
             path = MEMORY if str(ledger) == MEMORY else Path(ledger)
             self._ledger = Ledger(path, exchange_id=paper_id, account=account)
             self._owns_ledger = True
-        self._initial_balances = dict(initial_balances or {})
+        self._initial_balances = options.initial_balances
         self._started = False
         self._start_lock = asyncio.Lock()
         self._feeds: dict[str, list[asyncio.Task[None]]] = {}
@@ -271,9 +278,8 @@ class PaperExchange:
             markets = await self._market_data.load_markets()
             for market in markets.values():
                 self._engine.add_market(self._spec(market))
-            if self._initial_balances and not self._ledger.deposits():
-                for currency, amount in self._initial_balances.items():
-                    self._ledger.deposit(currency, to_dec(amount), note="initial balance")
+            if self._initial_balances:
+                self._ledger.fund_new_account(self._initial_balances)
             self._restore()
             self._started = True
 
@@ -543,21 +549,20 @@ class PaperExchange:
 
     async def fund(self, currency: str, amount: Number) -> Balance:
         """Set ``currency``'s total to ``amount`` (it cannot go below what orders lock)."""
+        cur, total = parse_currency(currency), parse_decimal(amount, "amount", sign="non-negative")
         await self._ready()
         self._check_usable()
-        cur = currency.upper()
-        change = to_dec(amount) - self._engine.balance(cur).total
-        state = self._engine.deposit(cur, change)
-        self._ledger.deposit(cur, change, note="fund")
+        state = self._engine.deposit(cur, total - self._engine.balance(cur).total)
+        self._ledger.fund(cur, total)
         return balance_from_state(state)
 
     async def deposit(self, currency: str, amount: Number) -> Balance:
         """Add ``amount`` (negative takes out, down to the free balance) to ``currency``."""
+        cur, change = parse_currency(currency), parse_decimal(amount, "amount", sign="any")
         await self._ready()
         self._check_usable()
-        cur = currency.upper()
-        state = self._engine.deposit(cur, to_dec(amount))
-        self._ledger.deposit(cur, to_dec(amount))
+        state = self._engine.deposit(cur, change)
+        self._ledger.deposit(cur, change)
         return balance_from_state(state)
 
     async def reset(self) -> None:

@@ -7,22 +7,29 @@ transaction (:meth:`Ledger.record`), so a crash, even SIGKILL, leaves the state 
 committed event: never a fill without its balance change or the other way round.
 
 Money is stored as decimal text, never as SQLite REAL.
+
+Every failure is a :class:`LedgerError`: a file that is not a ledger, or whose rows do not
+parse, raises :class:`LedgerDamaged`; one that cannot be opened or written (a directory,
+read-only, a full disk) :class:`LedgerUnwritable`; never a raw ``sqlite3`` or ``OSError``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
+from enum import Enum
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, TypeVar
 
 from ..enums import OrderStatus, OrderType, Side
 from ..errors import AdapterError, InsufficientFunds
+from ..models import parse_currency, parse_decimal
 from .engine import BalanceState, EngineResult, FillRecord, Liquidity, OrderState
 
 __all__ = [
@@ -30,8 +37,11 @@ __all__ = [
     "MEMORY",
     "Ledger",
     "LedgerBusy",
+    "LedgerDamaged",
+    "LedgerError",
     "LedgerMismatch",
     "LedgerState",
+    "LedgerUnwritable",
     "default_path",
 ]
 
@@ -81,10 +91,33 @@ CREATE INDEX IF NOT EXISTS fills_order ON fills(order_id);
 """
 
 _OPEN = tuple(s.value for s in OrderStatus if not s.is_final)
+# Named, not "*": a table with other columns fails as damaged instead of misreading.
+_ORDER_COLUMNS = (
+    "id, client_order_id, symbol, side, type, status, price, amount, filled, cost, fee, "
+    "fee_currency, created, updated, reason, locked, queue_ahead"
+)
+_FILL_COLUMNS = ", ".join(FILL_CSV_COLUMNS)
 
 
-class LedgerBusy(AdapterError):
+class LedgerError(AdapterError):
+    """The paper ledger cannot be used; the message names the file and the reason."""
+
+
+class LedgerBusy(LedgerError):
     """Another open ledger (in this or another process) holds this account's file."""
+
+
+class LedgerMismatch(LedgerError):
+    """The ledger file belongs to another exchange or account, or has an unknown schema."""
+
+
+class LedgerDamaged(LedgerError):
+    """The file is not a paper ledger this version reads: not SQLite, truncated, another
+    schema, or a row whose values do not parse (a non-numeric total, an unknown status)."""
+
+
+class LedgerUnwritable(LedgerError):
+    """The ledger file cannot be opened or written: a directory, read-only, no space left."""
 
 
 def _take_lock(path: Path) -> IO[bytes] | None:
@@ -92,8 +125,8 @@ def _take_lock(path: Path) -> IO[bytes] | None:
 
     One writer per account: a second engine (or ``adapters paper fund`` while a paper
     exchange runs) would write balances the first one does not know about, and one of them
-    would later overwrite the other's rows. Where ``fcntl`` is missing (Windows) there is no
-    lock.
+    would later overwrite the other's rows. ``path`` is the resolved file, so a symlink to
+    the ledger takes the same lock. Where ``fcntl`` is missing (Windows) there is no lock.
     """
     try:
         import fcntl
@@ -110,8 +143,45 @@ def _take_lock(path: Path) -> IO[bytes] | None:
     return handle
 
 
-class LedgerMismatch(AdapterError):
-    """The ledger file belongs to another exchange or account, or has an unknown schema."""
+class _BadValue(ValueError):
+    """A stored value that does not parse; :meth:`Ledger._guard` names the file."""
+
+
+# SQLite's primary result codes (https://www.sqlite.org/rescode.html).
+_SQLITE_ERROR, _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_CORRUPT, _SQLITE_NOTADB = 1, 5, 6, 11, 26
+_SQLITE_PERM, _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_FULL, _SQLITE_CANTOPEN = 3, 8, 10, 13, 14
+
+
+def _translate(exc: BaseException, path: str, doing: str) -> LedgerError:
+    """The typed error for a failure while ``doing`` something with the ledger at ``path``."""
+    where = f"ledger {path}: cannot {doing}"
+    if isinstance(exc, _BadValue):
+        return LedgerDamaged(
+            f"{where}: it is damaged ({exc}); restore it from a backup or move it away "
+            "to start the account over"
+        )
+    if isinstance(exc, sqlite3.Error):
+        code = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+        if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
+            return LedgerBusy(f"{where}: it is in use by another process ({exc})")
+        if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB, _SQLITE_ERROR):
+            # SQLITE_ERROR here is a missing table or column: another program's database.
+            return LedgerDamaged(
+                f"{where}: it is not a paper ledger or is damaged ({exc}); move it away to "
+                "start the account over, or pass another ledger path"
+            )
+        if code == _SQLITE_READONLY:
+            return LedgerUnwritable(f"{where}: the file is read-only ({exc})")
+        if code == _SQLITE_FULL:
+            return LedgerUnwritable(f"{where}: no space left on the device ({exc})")
+        if code in (_SQLITE_PERM, _SQLITE_IOERR, _SQLITE_CANTOPEN):
+            return LedgerUnwritable(f"{where}: {exc}")
+        # A constraint the event breaks (a fill id written twice): the ledger and the engine
+        # disagree; the transaction was rolled back.
+        return LedgerError(f"{where}: {exc}")
+    if isinstance(exc, OSError):
+        return LedgerUnwritable(f"{where}: {exc.strerror or exc}")
+    return LedgerError(f"{where}: {exc!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +207,11 @@ class Ledger:
     ``path`` is a file path or ``":memory:"``. ``exchange_id`` and ``account`` are written
     into a new file and checked when an existing one is opened. ``synchronous`` is SQLite's
     setting: ``NORMAL`` (the default) survives a killed process, ``FULL`` also a power cut.
+
+    ``readonly=True`` opens the file for reading only and without the writer's lock: WAL
+    lets it read committed state while a paper exchange writes (``adapters paper balances``
+    during a demo). A file that does not exist yet reads as an empty account and is not
+    created. Every failure is a :class:`LedgerError`.
     """
 
     def __init__(
@@ -146,58 +221,85 @@ class Ledger:
         exchange_id: str | None = None,
         account: str = "default",
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
+        readonly: bool = False,
     ) -> None:
         self.path = str(path)
+        self.readonly = readonly
         self._lock: IO[bytes] | None = None
-        if self.path != MEMORY:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self._lock = _take_lock(Path(self.path))
         try:
-            self._open(exchange_id, account, synchronous)
+            with self._guard("open it"):
+                self._db, on_file = self._connect()
+                try:
+                    self._prepare(exchange_id, account, synchronous, on_file)
+                except BaseException:
+                    self._db.close()
+                    raise
         except BaseException:
             if self._lock is not None:
                 self._lock.close()
+                self._lock = None
             raise
 
-    def _open(
-        self, exchange_id: str | None, account: str, synchronous: Literal["NORMAL", "FULL"]
-    ) -> None:
-        # isolation_level=None: transactions are opened explicitly, one per event.
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        try:
-            self._prepare(exchange_id, account, synchronous)
-        except BaseException:
-            self._db.close()
-            raise
+    def _connect(self) -> tuple[sqlite3.Connection, bool]:
+        """The connection, and whether it reads a file read-only (nothing to create)."""
+        if self.path == MEMORY:
+            return _connect(MEMORY), False
+        # The resolved file: a symlink to a ledger takes that ledger's lock, and SQLite's
+        # -wal/-shm files sit next to the real file.
+        target = Path(self.path).resolve()
+        if target.is_dir():
+            raise LedgerUnwritable(f"ledger {self.path} is a directory; pass a file path")
+        if self.readonly:
+            if not target.exists():
+                return _connect(MEMORY), False
+            return _connect(target.as_uri() + "?mode=ro", uri=True), True
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = _take_lock(target)
+        return _connect(str(target)), False
 
     def _prepare(
-        self, exchange_id: str | None, account: str, synchronous: Literal["NORMAL", "FULL"]
+        self,
+        exchange_id: str | None,
+        account: str,
+        synchronous: Literal["NORMAL", "FULL"],
+        read_only_file: bool,
     ) -> None:
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(f"PRAGMA synchronous={synchronous}")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        with self._tx():
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    self._db.execute(statement)
-            meta = self._meta()
-            if not meta:
-                self._set_meta(
-                    schema=SCHEMA_VERSION,
-                    exchange=exchange_id or "",
-                    account=account,
-                    order_seq="0",
-                    fill_seq="0",
-                )
-            else:
-                self._check_meta(meta, exchange_id, account)
-        self.exchange_id = self._meta().get("exchange") or exchange_id or ""
-        self.account = self._meta().get("account", account)
+        if read_only_file:
+            self._check_meta(self._meta(), exchange_id, account)
+        else:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={synchronous}")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            with self._tx():
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                meta = self._meta()
+                if not meta:
+                    self._set_meta(
+                        schema=SCHEMA_VERSION,
+                        exchange=exchange_id or "",
+                        account=account,
+                        order_seq="0",
+                        fill_seq="0",
+                    )
+                else:
+                    self._check_meta(meta, exchange_id, account)
+        meta = self._meta()
+        self.exchange_id = meta.get("exchange") or exchange_id or ""
+        self.account = meta.get("account", account)
 
     @classmethod
-    def open_default(cls, exchange_id: str, account: str = "default") -> Ledger:
+    def open_default(
+        cls, exchange_id: str, account: str = "default", *, readonly: bool = False
+    ) -> Ledger:
         """The ledger at :func:`default_path` for this exchange and account."""
-        return cls(default_path(exchange_id, account), exchange_id=exchange_id, account=account)
+        return cls(
+            default_path(exchange_id, account),
+            exchange_id=exchange_id,
+            account=account,
+            readonly=readonly,
+        )
 
     def __enter__(self) -> Ledger:
         return self
@@ -213,7 +315,8 @@ class Ledger:
             self._lock = None
 
     def __repr__(self) -> str:
-        return f"<Ledger {self.path} {self.exchange_id}/{self.account}>"
+        mode = " read-only" if self.readonly else ""
+        return f"<Ledger {self.path}{mode} {self.exchange_id}/{self.account}>"
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -221,7 +324,7 @@ class Ledger:
         """Write what one engine event changed, in one transaction."""
         if not result:
             return
-        with self._tx():
+        with self._guard("record an event"), self._write():
             db = self._db
             if result.orders:
                 db.executemany(
@@ -240,34 +343,52 @@ class Ledger:
                 )
             self._set_meta(order_seq=str(counters[0]), fill_seq=str(counters[1]))
 
-    def deposit(self, currency: str, amount: Decimal, note: str | None = None) -> BalanceState:
-        """Add ``amount`` of ``currency`` (negative takes it out, down to the free balance)."""
-        cur = currency.upper()
-        with self._tx():
-            current = self._balance(cur)
-            total = current.total + amount
-            if total < current.locked:
-                raise InsufficientFunds(
-                    f"cannot take {-amount} {cur} out: only {current.free} is free"
-                )
-            self._db.execute(
-                "INSERT OR REPLACE INTO balances VALUES (?,?,?)",
-                (cur, str(total), str(current.locked)),
-            )
-            self._db.execute(
-                "INSERT INTO deposits (currency, amount, note) VALUES (?,?,?)",
-                (cur, str(amount), note),
-            )
-        return BalanceState(cur, total, current.locked)
+    def deposit(
+        self, currency: str, amount: Decimal | str | int, note: str | None = None
+    ) -> BalanceState:
+        """Add ``amount`` of ``currency`` (negative takes it out, down to the free balance).
 
-    def fund(self, currency: str, amount: Decimal) -> BalanceState:
-        """Set ``currency``'s total to ``amount`` (recorded as the deposit of the difference)."""
-        cur = currency.upper()
-        return self.deposit(cur, amount - self._balance(cur).total, note="fund")
+        Raises :class:`~adapters.errors.InvalidInput` for a bad code or amount (nothing is
+        written) and :class:`InsufficientFunds` when the free balance is too small.
+        """
+        cur = parse_currency(currency)
+        change = parse_decimal(amount, "amount", sign="any")
+        with self._guard(f"deposit {cur}"), self._write():
+            return self._deposit(cur, change, note)
+
+    def fund(self, currency: str, amount: Decimal | str | int) -> BalanceState:
+        """Set ``currency``'s total to ``amount`` (recorded as the deposit of the difference).
+
+        Raises :class:`~adapters.errors.InvalidInput` for a bad code or amount (nothing is
+        written) and :class:`InsufficientFunds` below what open orders lock.
+        """
+        cur = parse_currency(currency)
+        total = parse_decimal(amount, "amount", sign="non-negative")
+        with self._guard(f"fund {cur}"), self._write():
+            return self._deposit(cur, total - self._balance(cur).total, "fund")
+
+    def fund_new_account(
+        self, balances: Mapping[str, Decimal | str | int], note: str = "initial balance"
+    ) -> bool:
+        """Deposit ``balances`` if the account has never had a deposit; True if it did.
+
+        All of them in one transaction: a crash half-way leaves no deposit, so the next
+        start funds the account again instead of leaving it half-funded for good.
+        """
+        checked = [
+            (parse_currency(c), parse_decimal(a, f"initial balance of {c}", sign="non-negative"))
+            for c, a in balances.items()
+        ]
+        with self._guard("fund the new account"), self._write():
+            if self._db.execute("SELECT 1 FROM deposits LIMIT 1").fetchone() is not None:
+                return False
+            for cur, amount in checked:
+                self._deposit(cur, amount, note)
+        return True
 
     def reset(self) -> None:
         """Start over: no orders, fills, balances or deposits; counters back to zero."""
-        with self._tx():
+        with self._guard("reset it"), self._write():
             for table in ("orders", "fills", "balances", "deposits"):
                 self._db.execute(f"DELETE FROM {table}")
             self._set_meta(order_seq="0", fill_seq="0")
@@ -276,39 +397,55 @@ class Ledger:
 
     def load(self) -> LedgerState:
         """Balances, open orders and counters, as a restart needs them."""
-        meta = self._meta()
+        with self._guard("read its state"):
+            meta = self._meta()
+            counters = (_count(meta, "order_seq"), _count(meta, "fill_seq"))
         return LedgerState(
             balances=tuple(self.balances()),
             open_orders=tuple(self.orders(open_only=True)),
-            counters=(int(meta.get("order_seq", "0")), int(meta.get("fill_seq", "0"))),
+            counters=counters,
         )
 
     def balances(self) -> list[BalanceState]:
         """Every currency's balance, sorted by code."""
-        rows = self._db.execute("SELECT currency, total, locked FROM balances ORDER BY currency")
-        return [BalanceState(c, Decimal(t), Decimal(lk)) for c, t, lk in rows]
+        with self._guard("read its balances"):
+            rows = self._db.execute(
+                "SELECT currency, total, locked FROM balances ORDER BY currency"
+            ).fetchall()
+            return [
+                BalanceState(
+                    c, _num(t, f"balances.total of {c}"), _num(lk, f"balances.locked of {c}")
+                )
+                for c, t, lk in rows
+            ]
 
     def deposits(self) -> list[tuple[str, Decimal]]:
         """Every deposit (and fund/withdrawal) as ``(currency, amount)``, oldest first."""
-        rows = self._db.execute("SELECT currency, amount FROM deposits ORDER BY seq")
-        return [(c, Decimal(a)) for c, a in rows]
+        with self._guard("read its deposits"):
+            rows = self._db.execute("SELECT currency, amount FROM deposits ORDER BY seq")
+            return [(c, _num(a, "deposits.amount")) for c, a in rows]
 
     def order(self, order_id: str) -> OrderState | None:
         """One order by id, or None."""
-        row = self._db.execute("SELECT * FROM orders WHERE id = ?", (order_id,)).fetchone()
-        return None if row is None else _order_from_row(row)
+        with self._guard("read an order"):
+            row = self._db.execute(
+                f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id = ?", (order_id,)
+            ).fetchone()
+            return None if row is None else _order_from_row(row)
 
     def order_by_client_id(self, client_order_id: str) -> OrderState | None:
         """The latest order with this client order id, or None."""
-        row = self._db.execute(
-            "SELECT * FROM orders WHERE client_order_id = ? ORDER BY created DESC, rowid DESC",
-            (client_order_id,),
-        ).fetchone()
-        return None if row is None else _order_from_row(row)
+        with self._guard("read an order"):
+            row = self._db.execute(
+                f"SELECT {_ORDER_COLUMNS} FROM orders WHERE client_order_id = ? "
+                "ORDER BY created DESC, rowid DESC",
+                (client_order_id,),
+            ).fetchone()
+            return None if row is None else _order_from_row(row)
 
     def orders(self, *, open_only: bool = False, symbol: str | None = None) -> list[OrderState]:
         """Orders, oldest first (by creation time, then by id number)."""
-        sql = "SELECT * FROM orders"
+        sql = f"SELECT {_ORDER_COLUMNS} FROM orders"
         where: list[str] = []
         args: list[Any] = []
         if open_only:
@@ -320,7 +457,8 @@ class Ledger:
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY created, length(id), id"
-        return [_order_from_row(r) for r in self._db.execute(sql, args)]
+        with self._guard("read its orders"):
+            return [_order_from_row(r) for r in self._db.execute(sql, args)]
 
     def fills(
         self,
@@ -331,7 +469,7 @@ class Ledger:
         order_id: str | None = None,
     ) -> list[FillRecord]:
         """Fills in the order they happened; ``limit`` keeps the most recent ones."""
-        sql = "SELECT * FROM fills"
+        sql = f"SELECT {_FILL_COLUMNS} FROM fills"
         where: list[str] = []
         args: list[Any] = []
         for column, op, value in (
@@ -344,16 +482,22 @@ class Ledger:
                 args.append(value)
         if where:
             sql += " WHERE " + " AND ".join(where)
-        rows = [_fill_from_row(r) for r in self._db.execute(sql + " ORDER BY seq", args)]
+        with self._guard("read its fills"):
+            rows = [_fill_from_row(r) for r in self._db.execute(sql + " ORDER BY seq", args)]
         return rows[-limit:] if limit else rows
 
     def iter_fills(self) -> Iterator[FillRecord]:
         """Every fill, oldest first, without loading them all at once."""
-        for row in self._db.execute("SELECT * FROM fills ORDER BY seq"):
-            yield _fill_from_row(row)
+        with self._guard("read its fills"):
+            for row in self._db.execute(f"SELECT {_FILL_COLUMNS} FROM fills ORDER BY seq"):
+                yield _fill_from_row(row)
 
     def export_fills_csv(self, target: str | Path | IO[str]) -> int:
-        """Write every fill as CSV (header :data:`FILL_CSV_COLUMNS`); returns the row count."""
+        """Write every fill as CSV (header :data:`FILL_CSV_COLUMNS`); returns the row count.
+
+        A ledger that cannot be read raises :class:`LedgerError`; a ``target`` that cannot
+        be written raises its ``OSError``.
+        """
         if isinstance(target, str | Path):
             with open(target, "w", newline="", encoding="utf-8") as handle:
                 return self._write_csv(handle)
@@ -367,7 +511,8 @@ class Ledger:
 
     def integrity_check(self) -> str:
         """SQLite's own ``PRAGMA integrity_check`` answer (``"ok"`` when sound)."""
-        return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+        with self._guard("check it"):
+            return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -381,14 +526,48 @@ class Ledger:
         return count
 
     @contextmanager
+    def _guard(self, doing: str) -> Iterator[None]:
+        """Turn SQLite, OS and row-parsing failures into the typed :class:`LedgerError`."""
+        try:
+            yield
+        except (sqlite3.Error, OSError, _BadValue) as exc:
+            raise _translate(exc, self.path, doing) from exc
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        if self.readonly:
+            raise LedgerError(f"ledger {self.path} was opened read-only; nothing was written")
+        with self._tx():
+            yield
+
+    @contextmanager
     def _tx(self) -> Iterator[None]:
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield
+            self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            # SQLite rolls some failures (a full disk, I/O errors) back by itself.
+            if self._db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
+
+    def _deposit(self, cur: str, amount: Decimal, note: str | None) -> BalanceState:
+        """Inside a transaction: change ``cur``'s total by ``amount`` and record it."""
+        current = self._balance(cur)
+        total = current.total + amount
+        if total < current.locked:
+            raise InsufficientFunds(f"cannot take {-amount} {cur} out: only {current.free} is free")
+        self._db.execute(
+            "INSERT OR REPLACE INTO balances VALUES (?,?,?)",
+            (cur, str(total), str(current.locked)),
+        )
+        self._db.execute(
+            "INSERT INTO deposits (currency, amount, note) VALUES (?,?,?)",
+            (cur, str(amount), note),
+        )
+        return BalanceState(cur, total, current.locked)
 
     def _meta(self) -> dict[str, str]:
         return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
@@ -410,7 +589,7 @@ class Ledger:
                 f"ledger {self.path} belongs to {stored}, not {exchange_id}; "
                 "pass another ledger path"
             )
-        if exchange_id and not stored:
+        if exchange_id and not stored and not self.readonly:
             self._set_meta(exchange=exchange_id)
         if meta.get("account", account) != account:
             raise LedgerMismatch(
@@ -423,7 +602,53 @@ class Ledger:
         ).fetchone()
         if row is None:
             return BalanceState(currency, Decimal(0), Decimal(0))
-        return BalanceState(currency, Decimal(row[0]), Decimal(row[1]))
+        return BalanceState(
+            currency,
+            _num(row[0], f"balances.total of {currency}"),
+            _num(row[1], f"balances.locked of {currency}"),
+        )
+
+
+def _connect(target: str, *, uri: bool = False) -> sqlite3.Connection:
+    # isolation_level=None: transactions are opened explicitly, one per event.
+    return sqlite3.connect(target, isolation_level=None, check_same_thread=False, uri=uri)
+
+
+def _num(value: Any, column: str) -> Decimal:
+    """A stored amount: the decimal text this module writes, finite."""
+    if isinstance(value, str):
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            pass
+        else:
+            if number.is_finite():
+                return number
+    raise _BadValue(f"{column} holds {value!r}, not a finite decimal number")
+
+
+_E = TypeVar("_E", bound=Enum)
+
+
+def _member(kind: type[_E], value: Any, column: str) -> _E:
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(str(m.value) for m in kind)
+        raise _BadValue(f"{column} holds {value!r}, not one of {allowed}") from None
+
+
+def _int(value: Any, column: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise _BadValue(f"{column} holds {value!r}, not a whole number")
+
+
+def _count(meta: Mapping[str, str], key: str) -> int:
+    value = meta.get(key, "0")
+    if not value.isascii() or not value.isdigit():
+        raise _BadValue(f"meta.{key} holds {value!r}, not a count")
+    return int(value)
 
 
 def _opt(value: Decimal | None) -> str | None:
@@ -455,24 +680,25 @@ def _order_row(o: OrderState) -> tuple[Any, ...]:
 def _order_from_row(r: Iterable[Any]) -> OrderState:
     (oid, coid, symbol, side, otype, status, price, amount, filled, cost, fee, fee_cur,
      created, updated, reason, locked, queue) = r  # fmt: skip
+    at = f"orders row {oid!r}:"
     return OrderState(
         id=oid,
         client_order_id=coid,
         symbol=symbol,
-        side=Side(side),
-        type=OrderType(otype),
-        status=OrderStatus(status),
-        price=None if price is None else Decimal(price),
-        amount=Decimal(amount),
-        filled=Decimal(filled),
-        cost=Decimal(cost),
-        fee=Decimal(fee),
+        side=_member(Side, side, f"{at} side"),
+        type=_member(OrderType, otype, f"{at} type"),
+        status=_member(OrderStatus, status, f"{at} status"),
+        price=None if price is None else _num(price, f"{at} price"),
+        amount=_num(amount, f"{at} amount"),
+        filled=_num(filled, f"{at} filled"),
+        cost=_num(cost, f"{at} cost"),
+        fee=_num(fee, f"{at} fee"),
         fee_currency=fee_cur,
-        created=created,
-        updated=updated,
+        created=_int(created, f"{at} created"),
+        updated=_int(updated, f"{at} updated"),
         reason=reason,
-        locked=Decimal(locked),
-        queue_ahead=Decimal(queue),
+        locked=_num(locked, f"{at} locked"),
+        queue_ahead=_num(queue, f"{at} queue_ahead"),
     )
 
 
@@ -496,18 +722,19 @@ def _fill_row(f: FillRecord) -> tuple[Any, ...]:
 
 def _fill_from_row(r: Iterable[Any]) -> FillRecord:
     seq, fid, oid, coid, symbol, side, price, amount, cost, fee, fee_cur, liq, ts = r
+    at = f"fills row {fid!r}:"
     return FillRecord(
-        seq=seq,
+        seq=_int(seq, f"{at} seq"),
         id=fid,
         order_id=oid,
         client_order_id=coid,
         symbol=symbol,
-        side=Side(side),
-        price=Decimal(price),
-        amount=Decimal(amount),
-        cost=Decimal(cost),
-        fee=Decimal(fee),
+        side=_member(Side, side, f"{at} side"),
+        price=_num(price, f"{at} price"),
+        amount=_num(amount, f"{at} amount"),
+        cost=_num(cost, f"{at} cost"),
+        fee=_num(fee, f"{at} fee"),
         fee_currency=fee_cur,
-        liquidity=Liquidity(liq),
-        timestamp=ts,
+        liquidity=_member(Liquidity, liq, f"{at} liquidity"),
+        timestamp=_int(ts, f"{at} timestamp"),
     )

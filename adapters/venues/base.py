@@ -36,7 +36,8 @@ __all__ = ["Venue"]
 #: The one ccxt release this package runs on (pyproject.toml and constraints.txt pin it).
 CCXT_VERSION = "4.5.70"
 
-_ALNUM = re.compile(r"^[A-Za-z0-9]+$")
+# Matched with fullmatch: "$" would also accept a trailing newline ("abc\n").
+_ALNUM = re.compile(r"[A-Za-z0-9]+")
 
 
 class Venue:
@@ -112,8 +113,10 @@ class Venue:
 
     def check_client_order_id(self, client_order_id: str) -> None:
         """Raise :class:`InvalidOrderRequest` if the venue would refuse this client order id."""
-        if not 1 <= len(client_order_id) <= self.client_order_id_max_len or not _ALNUM.match(
-            client_order_id
+        if (
+            not isinstance(client_order_id, str)
+            or not 1 <= len(client_order_id) <= self.client_order_id_max_len
+            or not _ALNUM.fullmatch(client_order_id)
         ):
             raise InvalidOrderRequest(
                 f"client_order_id {client_order_id!r} is invalid for {self.id}: use 1 to "
