@@ -285,6 +285,9 @@ class Ledger:
                     )
                 else:
                     self._check_meta(meta, exchange_id, account)
+                    # A real write: a read-only file fails here, at open, rather than at
+                    # the first order.
+                    self._set_meta(schema=SCHEMA_VERSION)
         meta = self._meta()
         self.exchange_id = meta.get("exchange") or exchange_id or ""
         self.account = meta.get("account", account)
@@ -400,6 +403,10 @@ class Ledger:
         with self._guard("read its state"):
             meta = self._meta()
             counters = (_count(meta, "order_seq"), _count(meta, "fill_seq"))
+            # An order whose status is unknown is neither open nor final: a restart would
+            # silently drop it. The statuses are indexed, so this reads no order row.
+            for (status,) in self._db.execute("SELECT DISTINCT status FROM orders"):
+                _member(OrderStatus, status, "orders.status")
         return LedgerState(
             balances=tuple(self.balances()),
             open_orders=tuple(self.orders(open_only=True)),
