@@ -1,6 +1,6 @@
 """Issue 11, input at the boundary: numbers, currency codes, client order ids, paper options.
 
-One parser (:func:`adapters.models.parse_decimal`) reads every caller's number: order
+One parser (:func:`adapters.inputs.parse_decimal`) reads every caller's number: order
 requests, the paper API and the command line refuse the same inputs with the same words.
 """
 
@@ -14,7 +14,7 @@ import pytest
 
 from adapters import InvalidInput, InvalidOrderRequest, OrderRequest, open_exchange
 from adapters.cli import main
-from adapters.models import MAX_DIGITS, MAX_PLACES, parse_decimal
+from adapters.inputs import MAX_DIGITS, MAX_PLACES, parse_decimal
 from adapters.paper.exchange import PaperExchange
 from adapters.paper.ledger import Ledger
 from adapters.paper.session import DEMO_SESSION

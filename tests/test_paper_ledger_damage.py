@@ -423,3 +423,16 @@ def test_balances_while_another_process_writes_never_gets_busy(
         writer.wait(timeout=10)
     drain.join(timeout=10)
     assert len(written) > 0
+
+
+def test_the_ledger_and_its_input_checks_load_without_pydantic_or_ccxt() -> None:
+    # adapters.paper promises the durability tests and benchmarks a light ledger.
+    code = (
+        "import sys, adapters.paper.ledger, adapters.paper.engine; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('ccxt', 'pydantic')))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.stdout.strip() == "[]", done.stderr

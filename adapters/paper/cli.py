@@ -19,7 +19,7 @@ from typing import Any
 from ..capabilities import capabilities
 from ..console import UsageError, render_table
 from ..errors import InvalidInput, UnknownExchange
-from ..models import parse_currency, parse_decimal
+from ..inputs import parse_currency, parse_decimal
 from .engine import plain
 from .ledger import Ledger
 

@@ -36,6 +36,7 @@ from ..errors import (
     OrderRejected,
 )
 from ..exchange import Exchange
+from ..inputs import parse_currency, parse_decimal
 from ..models import (
     Balance,
     Balances,
@@ -48,8 +49,6 @@ from ..models import (
     Ticker,
     Trade,
     TradingFee,
-    parse_currency,
-    parse_decimal,
 )
 from ..retry import RetryPolicy
 from ..streams import StreamPolicy

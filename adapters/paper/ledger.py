@@ -29,7 +29,7 @@ from typing import IO, Any, Literal, TypeVar
 
 from ..enums import OrderStatus, OrderType, Side
 from ..errors import AdapterError, InsufficientFunds
-from ..models import parse_currency, parse_decimal
+from ..inputs import parse_currency, parse_decimal
 from .engine import BalanceState, EngineResult, FillRecord, Liquidity, OrderState
 
 __all__ = [

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..errors import InvalidInput
-from ..models import parse_currency, parse_decimal
+from ..inputs import parse_currency, parse_decimal
 from .engine import QueueModel
 from .session import Pace
 
