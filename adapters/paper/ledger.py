@@ -174,7 +174,10 @@ def _translate(exc: BaseException, path: str, doing: str) -> LedgerError:
             return LedgerUnwritable(f"{where}: the file is read-only ({exc})")
         if code == _SQLITE_FULL:
             return LedgerUnwritable(f"{where}: no space left on the device ({exc})")
-        if code in (_SQLITE_PERM, _SQLITE_IOERR, _SQLITE_CANTOPEN):
+        if code == _SQLITE_IOERR:
+            # A full disk or a file size limit often reaches SQLite as a failed write.
+            return LedgerUnwritable(f"{where}: {exc} (check the free space and the device)")
+        if code in (_SQLITE_PERM, _SQLITE_CANTOPEN):
             return LedgerUnwritable(f"{where}: {exc}")
         # A constraint the event breaks (a fill id written twice): the ledger and the engine
         # disagree; the transaction was rolled back.
