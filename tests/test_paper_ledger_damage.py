@@ -436,3 +436,26 @@ def test_the_ledger_and_its_input_checks_load_without_pydantic_or_ccxt() -> None
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
     )
     assert done.stdout.strip() == "[]", done.stderr
+
+
+async def test_a_fund_the_ledger_refuses_leaves_the_account_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    async with open_exchange(
+        "bitstamp", paper=True, ledger=path, source=DEMO_SESSION, config=FAST
+    ) as ex:
+        assert isinstance(ex, PaperExchange)
+        await ex.fund("USD", "100")
+        # Another connection makes every later deposit fail inside the ledger's transaction.
+        db = sqlite3.connect(path)
+        with db:
+            db.execute(
+                "CREATE TRIGGER refuse BEFORE INSERT ON deposits "
+                "BEGIN SELECT RAISE(ABORT, 'simulated write failure'); END"
+            )
+        db.close()
+        with pytest.raises(LedgerError, match="simulated write failure"):
+            await ex.fund("USD", "500")
+        with pytest.raises(LedgerError, match="simulated write failure"):
+            await ex.deposit("USD", "7")
+        assert (await ex.fetch_balance())["USD"].total == D("100")
+        assert ex.ledger.balances()[0].total == D("100")

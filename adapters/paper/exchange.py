@@ -551,8 +551,9 @@ class PaperExchange:
         cur, total = parse_currency(currency), parse_decimal(amount, "amount", sign="non-negative")
         await self._ready()
         self._check_usable()
-        state = self._engine.deposit(cur, total - self._engine.balance(cur).total)
+        # The ledger first: if it cannot write, the engine has not moved either.
         self._ledger.fund(cur, total)
+        state = self._engine.deposit(cur, total - self._engine.balance(cur).total)
         return balance_from_state(state)
 
     async def deposit(self, currency: str, amount: Number) -> Balance:
@@ -560,8 +561,8 @@ class PaperExchange:
         cur, change = parse_currency(currency), parse_decimal(amount, "amount", sign="any")
         await self._ready()
         self._check_usable()
-        state = self._engine.deposit(cur, change)
         self._ledger.deposit(cur, change)
+        state = self._engine.deposit(cur, change)
         return balance_from_state(state)
 
     async def reset(self) -> None:
