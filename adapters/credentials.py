@@ -7,6 +7,7 @@ whose result goes straight into the ccxt client.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,7 +16,7 @@ from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from .capabilities import Capabilities, capabilities
-from .errors import MissingCredentials
+from .errors import InvalidInput, MissingCredentials
 
 __all__ = ["Credentials", "load_credentials"]
 
@@ -72,15 +73,43 @@ def load_credentials(
     """Read ``exchange_id``'s credentials from the environment, then from a ``.env`` file.
 
     Real environment variables win over the file (python-dotenv's non-overriding rule).
-    ``env_file`` defaults to ``.env`` in the current directory when it exists. Missing
-    values stay ``None``: public calls need none, private calls check with
+    ``env_file`` (``~`` expanded) must exist; by default ``.env`` in the current directory
+    is read when there is one. A file that cannot be read, or is not UTF-8 text, raises
+    :class:`InvalidInput` naming it (never quoting it: it holds secrets). Missing values
+    stay ``None``: public calls need none, private calls check with
     :meth:`Credentials.require` before sending anything.
     """
     env = dict(os.environ if environ is None else environ)
-    path = Path(env_file) if env_file is not None else Path.cwd() / ".env"
-    file_values = dotenv_values(path) if path.is_file() else {}
+    path = _env_file_path(env_file)
+    file_values = {} if path is None else _read_env_file(path)
     values: dict[str, SecretStr | None] = {}
     for spec in capabilities(exchange_id).credentials:
         raw = env.get(spec.env_var) or file_values.get(spec.env_var)
         values[spec.name] = SecretStr(raw) if raw else None
     return Credentials(**values)
+
+
+def _env_file_path(env_file: str | os.PathLike[str] | None) -> Path | None:
+    """The ``.env`` file to read, or None (no ``env_file`` and no ``./.env``)."""
+    if env_file is None:
+        default = Path.cwd() / ".env"
+        return default if default.exists() else None
+    path = Path(env_file).expanduser()
+    if not path.exists():
+        raise InvalidInput(
+            f"env_file {os.fspath(env_file)!r} does not exist ({path}); pass the path of an "
+            "existing .env file, or leave env_file out to read ./.env when there is one"
+        )
+    return path
+
+
+def _read_env_file(path: Path) -> dict[str, str | None]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"cannot read {path}: not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
+    return dotenv_values(stream=io.StringIO(text))
