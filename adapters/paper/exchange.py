@@ -66,7 +66,7 @@ from .engine import (
 )
 from .feed import EngineFeed, tap_client_class
 from .ledger import MEMORY, Ledger
-from .options import PaperOptions
+from .options import check_paper_options
 from .session import Pace, RecordedSession
 
 __all__ = ["LedgerFailed", "PaperExchange"]
@@ -129,7 +129,7 @@ class PaperExchange:
     ) -> None:
         card = capabilities(exchange_id).paper_twin()  # resolved once; the card is passed on
         paper_id = card.id
-        options = PaperOptions.check(
+        options = check_paper_options(
             initial_balances=initial_balances,
             maker_fee=maker_fee,
             taker_fee=taker_fee,

@@ -18,12 +18,19 @@ from ..inputs import parse_currency, parse_decimal
 from .engine import QueueModel
 from .session import Pace
 
-__all__ = ["PaperOptions", "check_fee", "check_initial_balances", "check_pace", "check_queue"]
+__all__ = [
+    "CheckedPaperOptions",
+    "check_fee",
+    "check_initial_balances",
+    "check_pace",
+    "check_paper_options",
+    "check_queue",
+]
 
 
 @dataclass(frozen=True, slots=True)
-class PaperOptions:
-    """The checked paper arguments of :func:`adapters.open_exchange`."""
+class CheckedPaperOptions:
+    """The paper arguments of :func:`adapters.open_exchange`, checked and converted."""
 
     initial_balances: dict[str, Decimal]
     maker_fee: Decimal | None
@@ -31,24 +38,23 @@ class PaperOptions:
     queue: QueueModel
     replay_pace: Pace
 
-    @classmethod
-    def check(
-        cls,
-        *,
-        initial_balances: Mapping[str, Any] | None = None,
-        maker_fee: Any = None,
-        taker_fee: Any = None,
-        queue: Any = QueueModel.CONSERVATIVE,
-        replay_pace: Any = None,
-    ) -> PaperOptions:
-        """Check every argument; raises :class:`InvalidInput` on the first bad one."""
-        return cls(
-            initial_balances=check_initial_balances(initial_balances),
-            maker_fee=check_fee(maker_fee, "maker_fee"),
-            taker_fee=check_fee(taker_fee, "taker_fee"),
-            queue=check_queue(queue),
-            replay_pace=check_pace(replay_pace),
-        )
+
+def check_paper_options(
+    *,
+    initial_balances: Mapping[str, Any] | None = None,
+    maker_fee: Any = None,
+    taker_fee: Any = None,
+    queue: Any = QueueModel.CONSERVATIVE,
+    replay_pace: Any = None,
+) -> CheckedPaperOptions:
+    """Check every paper argument; raises :class:`InvalidInput` on the first bad one."""
+    return CheckedPaperOptions(
+        initial_balances=check_initial_balances(initial_balances),
+        maker_fee=check_fee(maker_fee, "maker_fee"),
+        taker_fee=check_fee(taker_fee, "taker_fee"),
+        queue=check_queue(queue),
+        replay_pace=check_pace(replay_pace),
+    )
 
 
 def check_fee(value: Any, field: str) -> Decimal | None:
