@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 __all__ = ["build_parser", "main"]
 
 EXIT_OK, EXIT_EXCHANGE, EXIT_USAGE = 0, 1, 2
+#: 128 + SIGPIPE: what a shell reports for a writer whose reader closed the pipe.
+EXIT_BROKEN_PIPE = 141
 #: Errors that mean the caller's input was wrong (exit 2), as opposed to the venue's (exit 1).
 USAGE_ERRORS: tuple[type[Exception], ...] = (
     InvalidInput,
@@ -260,12 +263,32 @@ def _fail(code: int, message: str) -> int:
     return code
 
 
+def _stop_writing_stdout() -> None:
+    """Point standard output at the null device: its reader is gone, and the interpreter's
+    own flush at exit would otherwise fail again and print a traceback."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced by a non-file (tests)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 1 exchange error, 2 bad input)."""
+    """Run the command line; returns the exit status (0 ok, 1 exchange error, 2 bad input,
+    141 when the reader of standard output went away, as ``| head`` does)."""
     try:
         args = build_parser().parse_args(argv)
         code: int = args.func(args)
+        # Flushed here so a closed pipe surfaces below, not in the interpreter's exit.
+        sys.stdout.flush()
         return code
+    except BrokenPipeError:
+        _stop_writing_stdout()
+        return EXIT_BROKEN_PIPE
     except UsageError as exc:
         return _fail(EXIT_USAGE, str(exc))
     except USAGE_ERRORS as exc:
