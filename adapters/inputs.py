@@ -13,7 +13,15 @@ from typing import Any, Literal
 
 from .errors import InvalidInput
 
-__all__ = ["MAX_DIGITS", "MAX_PLACES", "Sign", "parse_currency", "parse_decimal"]
+__all__ = [
+    "MAX_DIGITS",
+    "MAX_PLACES",
+    "Sign",
+    "parse_count",
+    "parse_currency",
+    "parse_decimal",
+    "parse_symbol",
+]
 
 #: Decimal input is ASCII decimal notation: digits, an optional point, an optional exponent.
 #: ``Decimal()`` alone also takes Arabic-Indic and fullwidth digits, underscores ("1_000"),
@@ -105,4 +113,34 @@ def parse_currency(value: Any, field: str = "currency") -> str:
             f"{field}={_short(value)} is not a currency code: expected 1 to 16 ASCII letters "
             "or digits, like USD or BTC"
         )
+    return value.upper()
+
+
+def parse_count(value: Any, field: str, *, maximum: int | None = None) -> int:
+    """A whole number from 1 to ``maximum`` (no bound when None): an ``int``, never a bool,
+    float or string, so ``limit="5"`` or ``depth=2.5`` fails here rather than in ccxt.
+
+    Raises :class:`InvalidInput` naming ``field`` and the accepted range.
+    """
+    wanted = "a whole number of 1 or more" if maximum is None else f"a whole number, 1 to {maximum}"
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"{field} must be {wanted}, got {_short(value)}")
+    if value < 1 or (maximum is not None and value > maximum):
+        raise InvalidInput(f"{field} must be {wanted}, got {value}")
+    return value
+
+
+#: A symbol is printable ASCII without spaces; whether the market exists is the exchange's
+#: question (it answers UnknownSymbol with close matches).
+_SYMBOL = re.compile(r"[!-~]{1,64}")
+
+
+def parse_symbol(value: Any) -> str:
+    """A market symbol ("BTC/USD", any case), upper-cased as ccxt's unified symbols are.
+
+    Raises :class:`InvalidInput` for what cannot be a symbol at all (None, a number, bytes,
+    an empty string, spaces or control characters).
+    """
+    if not isinstance(value, str) or not _SYMBOL.fullmatch(value):
+        raise InvalidInput(f"symbol must be a market symbol like 'BTC/USD', got {_short(value)}")
     return value.upper()
