@@ -136,11 +136,12 @@ _SYMBOL = re.compile(r"[!-~]{1,64}")
 
 
 def parse_symbol(value: Any) -> str:
-    """A market symbol ("BTC/USD", any case), upper-cased as ccxt's unified symbols are.
+    """A market symbol ("BTC/USD", any case; the exchange finds the market and its exact
+    spelling).
 
     Raises :class:`InvalidInput` for what cannot be a symbol at all (None, a number, bytes,
     an empty string, spaces or control characters).
     """
     if not isinstance(value, str) or not _SYMBOL.fullmatch(value):
         raise InvalidInput(f"symbol must be a market symbol like 'BTC/USD', got {_short(value)}")
-    return value.upper()
+    return value
