@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -172,17 +173,22 @@ def _exchange_arg(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+# Both venues' order ids are digits; ASCII letters, '-' and '_' leave room for a third venue.
+# str.isalnum/isdigit would also take other scripts' letters and digits ("١٢").
+_ORDER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_WHOLE = re.compile(r"[0-9]{1,9}")
+
+
 def _order_id(value: str) -> str:
-    # Both venues' order ids are digits; letters, '-' and '_' leave room for a third venue.
-    if not 0 < len(value) <= 64 or not value.replace("-", "").replace("_", "").isalnum():
+    if not _ORDER_ID.fullmatch(value):
         raise argparse.ArgumentTypeError(
-            f"expected an order id (letters and digits), got {value!r}"
+            f"expected an order id (ASCII letters and digits), got {value!r}"
         )
     return value
 
 
 def _positive_int(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
+    if not _WHOLE.fullmatch(value) or int(value) < 1:
         raise argparse.ArgumentTypeError(f"expected a positive whole number, got {value!r}")
     return int(value)
 

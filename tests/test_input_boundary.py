@@ -196,3 +196,30 @@ def test_ledger_deposit_takes_the_same_parser() -> None:
             with pytest.raises(InvalidInput):
                 ledger.deposit("USD", text)
         assert ledger.deposits() == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["book", "bitstamp", "BTC/USD", "--depth", "\u0661\u0662"],
+        ["book", "bitstamp", "BTC/USD", "--depth", "\uff15"],
+        ["cancel", "bitstamp", "\u0661\u0662\u0663", "BTC/USD"],
+        ["cancel", "bitstamp", "123\n", "BTC/USD"],
+    ],
+)
+def test_command_line_counts_and_order_ids_are_ascii(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    code = main(argv)
+    _, err = capsys.readouterr()
+    assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+def test_a_ledger_path_with_a_tilde_is_under_home(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    with Ledger("~/paper/l.sqlite3", exchange_id="bitstamp_paper_trade") as ledger:
+        ledger.fund("USD", "1")
+    assert (tmp_path / "home" / "paper" / "l.sqlite3").is_file()
+    assert not (tmp_path / "~").exists()

@@ -247,9 +247,9 @@ class Ledger:
         """The connection, and whether it reads a file read-only (nothing to create)."""
         if self.path == MEMORY:
             return _connect(MEMORY), False
-        # The resolved file: a symlink to a ledger takes that ledger's lock, and SQLite's
-        # -wal/-shm files sit next to the real file.
-        target = Path(self.path).resolve()
+        # The resolved file ("~" expanded): a symlink to a ledger takes that ledger's lock,
+        # and SQLite's -wal/-shm files sit next to the real file.
+        target = Path(self.path).expanduser().resolve()
         if target.is_dir():
             raise LedgerUnwritable(f"ledger {self.path} is a directory; pass a file path")
         if self.readonly:
