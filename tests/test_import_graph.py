@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "adapters"
 # Lowest first. A module may import from its own layer or below, never above. "" is the
 # package itself (``adapters/__init__.py``, the lazy public surface).
 LAYERS: list[set[str]] = [
-    {"enums", "errors", "console", "redact"},
+    {"enums", "errors", "console", "redact", "inputs"},
     {"capabilities", "models"},
     {"credentials", "retry", "convert", "rules", "protocol", "replay"},
     {"venues"},
