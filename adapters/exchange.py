@@ -47,6 +47,7 @@ from .errors import (
     UnreadableAnswer,
     from_ccxt,
 )
+from .inputs import parse_count, parse_symbol
 from .models import (
     Balances,
     Candle,
@@ -250,7 +251,10 @@ class Exchange:
         return self._markets
 
     async def market(self, symbol: str) -> Market:
-        """One market; raises :class:`UnknownSymbol` with close matches."""
+        """One market, in any case (``"eth/usd"`` finds ETH/USD; its ``symbol`` is the
+        spelling to send). Raises :class:`InvalidInput` for what is no symbol at all (None, a
+        number) and :class:`UnknownSymbol` with close matches."""
+        parse_symbol(symbol)
         markets = await self.load_markets()
         found = markets.get(symbol) or markets.get(symbol.upper())
         if found is None:
@@ -265,13 +269,20 @@ class Exchange:
 
     async def fetch_ticker(self, symbol: str) -> Ticker:
         """Best bid/ask, last price and 24h statistics."""
-        await self.market(symbol)
+        symbol = (await self.market(symbol)).symbol
         t = await self._read(f"fetch_ticker {symbol}", lambda: self._client.fetch_ticker(symbol))
         return self._parse("fetch_ticker", lambda: priced(ticker_from_ccxt(t)))
 
     async def fetch_order_book(self, symbol: str, limit: int | None = None) -> OrderBook:
-        """An order book snapshot, best levels first (at most ``limit`` a side)."""
-        await self.market(symbol)
+        """An order book snapshot, best levels first (at most ``limit`` a side).
+
+        ``limit`` is a whole number from 1 to the venue's maximum (BitMart 50; Bitstamp
+        sends no limit, the book is cut here); anything else raises :class:`InvalidInput`
+        before any request.
+        """
+        if limit is not None:
+            limit = parse_count(limit, "limit", maximum=self._venue.book_limit_max)
+        symbol = (await self.market(symbol)).symbol
         book = await self._read(
             f"fetch_order_book {symbol}", lambda: self._client.fetch_order_book(symbol, limit)
         )
@@ -281,7 +292,7 @@ class Exchange:
         self, symbol: str, since: int | None = None, limit: int | None = None
     ) -> list[Trade]:
         """Recent public trades, oldest first."""
-        await self.market(symbol)
+        symbol = (await self.market(symbol)).symbol
         raw = await self._read(
             f"fetch_trades {symbol}", lambda: self._client.fetch_trades(symbol, since, limit)
         )
@@ -291,7 +302,7 @@ class Exchange:
         self, symbol: str, timeframe: str = "1m", since: int | None = None, limit: int | None = None
     ) -> list[Candle]:
         """Candles, oldest first. ``timeframe`` is ccxt's (``1m``, ``1h``, ``1d``...)."""
-        await self.market(symbol)
+        symbol = (await self.market(symbol)).symbol
         timeframes = self._client.timeframes or {}
         if timeframe not in timeframes:
             raise InvalidOrderRequest(
@@ -314,7 +325,9 @@ class Exchange:
 
     async def fetch_trading_fee(self, symbol: str) -> TradingFee:
         """The account's maker/taker fee for ``symbol``, as fractions (0.0015 = 0.15%)."""
-        await self.market(symbol)
+        # Credentials before the market list: without keys, no request at all.
+        self.require_credentials()
+        symbol = (await self.market(symbol)).symbol
         raw = await self._read(
             f"fetch_trading_fee {symbol}",
             lambda: self._client.fetch_trading_fee(symbol),
@@ -325,7 +338,8 @@ class Exchange:
 
     async def fetch_order(self, order_id: str, symbol: str) -> Order:
         """One order by the venue's id."""
-        await self.market(symbol)
+        self.require_credentials()
+        symbol = (await self.market(symbol)).symbol
         raw = await self._read(
             f"fetch_order {order_id}",
             lambda: self._client.fetch_order(order_id, symbol),
@@ -338,8 +352,9 @@ class Exchange:
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
         """Open orders, for one symbol or all."""
+        self.require_credentials()
         if symbol is not None:
-            await self.market(symbol)
+            symbol = (await self.market(symbol)).symbol
         raw = await self._read(
             "fetch_open_orders", lambda: self._client.fetch_open_orders(symbol), private=True
         )
@@ -351,8 +366,9 @@ class Exchange:
         self, symbol: str | None = None, since: int | None = None, limit: int | None = None
     ) -> list[Fill]:
         """The account's own executions (fills)."""
+        self.require_credentials()
         if symbol is not None:
-            await self.market(symbol)
+            symbol = (await self.market(symbol)).symbol
         raw = await self._read(
             "fetch_my_trades",
             lambda: self._client.fetch_my_trades(symbol, since, limit),
@@ -402,7 +418,9 @@ class Exchange:
         after the venue's ``Retry-After`` (or the backoff). "Client order id already
         exists" means an earlier send landed: that order is looked up and returned.
         """
-        await self.validate_order(request)
+        market = await self.validate_order(request)
+        # The market's own spelling reaches ccxt ("eth/usd" is sent as ETH/USD).
+        request = request.model_copy(update={"symbol": market.symbol})
         ccxt_type, params = self._venue.order_args(request)
         client_order_id = request.client_order_id or self._venue.new_client_order_id(
             self._client_order_id_prefix
@@ -525,8 +543,9 @@ class Exchange:
         :class:`ExchangeUnavailable` (its ``client_order_id`` names the order). Raises
         :class:`OrderNotFound` when the venue says it has no such order.
         """
-        await self.market(symbol)
+        self.require_credentials()
         self._venue.check_client_order_id(client_order_id)
+        symbol = (await self.market(symbol)).symbol
         venue, client = self._venue, self._client
         raw = await self._read(
             f"fetch_order_by_client_id {client_order_id}",
@@ -556,8 +575,8 @@ class Exchange:
         returned in that final state; the venue's error is raised only if the order cannot
         be found or is not final.
         """
-        await self.market(symbol)
-        self._credentials.require(self._caps.id)
+        self.require_credentials()
+        symbol = (await self.market(symbol)).symbol
         client = self._client
         try:
             raw = await self.retry.run(

@@ -21,6 +21,7 @@ from adapters import (
     Credentials,
     ExchangeUnavailable,
     Fill,
+    InvalidInput,
     InvalidOrderRequest,
     MissingCredentials,
     Order,
@@ -125,7 +126,7 @@ async def test_order_book_rejects_bad_depth_and_unknown_symbol(make_exchange: Ma
     rec = recording("bitmart", "depth5")
     async with FaultyReplayServer(rec) as srv:
         ex = point(make_exchange("bitmart"), srv)
-        with pytest.raises(InvalidOrderRequest):
+        with pytest.raises(InvalidInput, match="depth"):
             ex.watch_order_book("ETH/USDT", depth=0)
         with pytest.raises(UnknownSymbol, match="ETH/USDT"):
             await take(ex.watch_order_book("ETH/USDTX"), 1)

@@ -379,7 +379,7 @@ class PaperExchange:
 
         Orders do this themselves; call it early to have the book ready before the first one.
         """
-        await self.market(symbol)
+        symbol = (await self.market(symbol)).symbol
         if symbol not in self._feeds:
             loop = asyncio.get_running_loop()
             self._feeds[symbol] = [
@@ -435,7 +435,9 @@ class PaperExchange:
         LIMIT_MAKER that would cross (the rejected order is kept in the ledger).
         """
         self._check_usable()
-        await self.validate_order(request)
+        market = await self.validate_order(request)
+        # The market's own spelling from here on ("eth/usd" is ETH/USD).
+        request = request.model_copy(update={"symbol": market.symbol})
         await self.watch_market(request.symbol)
         self._feed.drain()
         client_order_id = request.client_order_id or self._venue.new_client_order_id(
@@ -462,7 +464,7 @@ class PaperExchange:
     async def cancel_order(self, order_id: str, symbol: str) -> Order:
         """Cancel a simulated order; a finished one is returned in its final state."""
         self._check_usable()
-        await self.market(symbol)
+        symbol = (await self.market(symbol)).symbol
         self._feed.drain()
         mark = self._market_mark(symbol)
         try:
@@ -494,7 +496,7 @@ class PaperExchange:
 
     async def fetch_order(self, order_id: str, symbol: str) -> Order:
         """One simulated order by id, open or finished."""
-        await self.market(symbol)
+        symbol = (await self.market(symbol)).symbol
         self._feed.drain()
         saved = self._ledger.order(order_id)
         if saved is None or saved.symbol != symbol:
@@ -503,7 +505,7 @@ class PaperExchange:
 
     async def fetch_order_by_client_id(self, client_order_id: str, symbol: str) -> Order:
         """The simulated order placed with ``client_order_id``."""
-        await self.market(symbol)
+        symbol = (await self.market(symbol)).symbol
         self._feed.drain()
         saved = self._ledger.order_by_client_id(client_order_id)
         if saved is None or saved.symbol != symbol:
@@ -515,7 +517,7 @@ class PaperExchange:
     async def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
         """Open simulated orders, for one symbol or all."""
         if symbol is not None:
-            await self.market(symbol)
+            symbol = (await self.market(symbol)).symbol
         else:
             await self._ready()
         self._feed.drain()
@@ -526,7 +528,7 @@ class PaperExchange:
     ) -> list[Fill]:
         """The simulated fills, oldest first."""
         if symbol is not None:
-            await self.market(symbol)
+            symbol = (await self.market(symbol)).symbol
         else:
             await self._ready()
         self._feed.drain()
@@ -540,7 +542,7 @@ class PaperExchange:
 
     async def fetch_trading_fee(self, symbol: str) -> TradingFee:
         """The maker/taker fractions the paper account is charged on ``symbol``."""
-        await self.market(symbol)
+        symbol = (await self.market(symbol)).symbol
         spec = self._engine.market(symbol)
         return TradingFee(symbol=symbol, maker=spec.maker_fee, taker=spec.taker_fee)
 

@@ -48,6 +48,7 @@ from collections.abc import AsyncIterator
 
 from ..capabilities import Stream
 from ..errors import InvalidOrderRequest, UnsupportedFeature
+from ..inputs import parse_count
 from ..models import Balances, Candle, Fill, Order, OrderBook, Ticker, Trade
 from .feeds import (
     BalanceFeed,
@@ -83,8 +84,8 @@ def watch_order_book(
 ) -> AsyncIterator[OrderBook]:
     """The order book of ``symbol`` each time it changes, at most ``depth`` levels a side."""
     ex.capabilities().require_stream(Stream.ORDER_BOOK)
-    if depth is not None and depth < 1:
-        raise InvalidOrderRequest(f"depth must be at least 1, got {depth}")
+    if depth is not None:
+        depth = parse_count(depth, "depth")
     return BookFeed(ex, symbol, depth=depth).run()
 
 

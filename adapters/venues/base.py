@@ -48,6 +48,9 @@ class Venue:
     ccxt_name: ClassVar[str]
     #: Longest client order id the venue takes.
     client_order_id_max_len: ClassVar[int] = 32
+    #: Most levels a side ``fetch_order_book(limit=...)`` may ask for; None: the venue takes
+    #: no limit on the wire (the adapter cuts the book), so any count of 1 or more.
+    book_limit_max: ClassVar[int | None] = None
     #: Multiply the venue's reported trading-fee figures by this to get fractions.
     fee_scale: ClassVar[Decimal] = Decimal(1)
     #: Venue error codes (as strings) that map to a specific adapter error.

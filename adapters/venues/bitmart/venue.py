@@ -68,6 +68,9 @@ class BitmartVenue(Venue):
     ccxt_name: ClassVar[str] = "bitmart"
     # BitMart: client_order_id is at most 32 letters and digits.
     client_order_id_max_len: ClassVar[int] = 32
+    # GET /spot/quotation/v3/books: limit defaults to 35, at most 50 (ccxt 4.5.70
+    # bitmart.fetch_order_book, which puts the limit on the wire as given).
+    book_limit_max: ClassVar[int | None] = 50
     error_codes: ClassVar[dict[str, type[AdapterError]]] = {
         "30005": AuthenticationFailed,  # X-BM-SIGN is wrong
         "30007": ClockSkew,  # timestamp too old
