@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from adapters import InvalidInput, open_exchange
+from adapters import InvalidInput, OrderRequest, open_exchange
 from adapters.cli import main
 from adapters.enums import OrderType, Side
 from adapters.paper import ledger as ledger_module
 from adapters.paper.engine import BookSnapshot, Engine, MarketSpec, PlaceOrder
-from adapters.paper.exchange import PaperExchange
+from adapters.paper.exchange import LedgerFailed, PaperExchange
 from adapters.paper.ledger import (
     Ledger,
     LedgerBusy,
@@ -459,3 +459,33 @@ async def test_a_fund_the_ledger_refuses_leaves_the_account_unchanged(tmp_path: 
             await ex.deposit("USD", "7")
         assert (await ex.fetch_balance())["USD"].total == D("100")
         assert ex.ledger.balances()[0].total == D("100")
+
+
+async def test_a_ledger_write_failing_mid_run_stops_the_account_with_a_typed_error(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    async with open_exchange(
+        "bitstamp",
+        paper=True,
+        ledger=path,
+        source=DEMO_SESSION,
+        config=FAST,
+        initial_balances={"USD": "10000"},
+    ) as ex:
+        assert isinstance(ex, PaperExchange)
+        db = sqlite3.connect(path)
+        with db:
+            db.execute(
+                "CREATE TRIGGER refuse BEFORE INSERT ON orders "
+                "BEGIN SELECT RAISE(ABORT, 'simulated write failure'); END"
+            )
+        db.close()
+        request = OrderRequest(symbol=SYM, side="buy", type="limit", amount="0.5", price="100")
+        with pytest.raises(LedgerFailed, match="simulated write failure") as caught:
+            await ex.create_order(request)
+        assert isinstance(caught.value, LedgerError)
+        with pytest.raises(LedgerFailed):
+            await ex.fund("USD", "1")
+    with Ledger(path, exchange_id=EX) as ledger:
+        assert ledger.orders() == []

@@ -30,7 +30,6 @@ from ..capabilities import Capabilities, capabilities
 from ..credentials import Credentials
 from ..enums import OrderStatus
 from ..errors import (
-    AdapterError,
     ExchangeUnavailable,
     OrderNotFound,
     OrderRejected,
@@ -65,7 +64,7 @@ from .engine import (
     to_dec,
 )
 from .feed import EngineFeed, tap_client_class
-from .ledger import MEMORY, Ledger
+from .ledger import MEMORY, Ledger, LedgerError
 from .options import check_paper_options
 from .session import Pace, RecordedSession
 
@@ -80,7 +79,7 @@ BOOK_WAIT_S = 15.0
 _KEEP_CLOSED = 1000
 
 
-class LedgerFailed(AdapterError):
+class LedgerFailed(LedgerError):
     """A ledger write failed; the paper account refuses further work rather than drift."""
 
 
