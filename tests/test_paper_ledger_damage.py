@@ -74,6 +74,20 @@ def test_a_symlink_to_an_open_ledger_is_busy_and_no_deposit_is_lost(
         assert [(b.currency, b.total) for b in again.balances()] == [("USD", D("105"))]
 
 
+def test_a_hard_link_to_a_ledger_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    real = tmp_path / "real.sqlite3"
+    with Ledger(real, exchange_id=EX) as ledger:
+        ledger.fund("USD", "100")
+    os.link(real, tmp_path / "second-name.sqlite3")
+    for name in (real, tmp_path / "second-name.sqlite3"):
+        with pytest.raises(LedgerUnwritable, match="2 hard links"):
+            Ledger(name, exchange_id=EX)
+    assert not (tmp_path / "second-name.sqlite3-wal").exists()
+    (tmp_path / "second-name.sqlite3").unlink()
+    with Ledger(real, exchange_id=EX) as again:
+        assert [(b.currency, b.total) for b in again.balances()] == [("USD", D("100"))]
+
+
 # -- fund and deposit: validated before anything is written ------------------------------------
 
 

@@ -256,6 +256,14 @@ class Ledger:
             if not target.exists():
                 return _connect(MEMORY), False
             return _connect(target.as_uri() + "?mode=ro", uri=True), True
+        # SQLite keeps its -wal and -shm files beside the name it was opened by, so two hard
+        # links to one ledger would give two writers two journals and a corrupt file; the
+        # lock (taken by name) could not see the second name either.
+        if target.exists() and target.stat().st_nlink > 1:
+            raise LedgerUnwritable(
+                f"ledger {self.path} has {target.stat().st_nlink} hard links; SQLite needs one "
+                "name per database: remove the extra links (a symlink is fine)"
+            )
         target.parent.mkdir(parents=True, exist_ok=True)
         self._lock = _take_lock(target)
         return _connect(str(target)), False
