@@ -15,6 +15,9 @@ Faults, chosen per request from a seeded ``random.Random`` (or scripted per endp
 - ``drop``: the venue does the work (an order is placed), then closes the connection.
 - ``delay``: the venue does the work, then answers after ``delay`` seconds (past the
   client's timeout).
+- ``late``: the venue reads the whole request, sits on it for ``late`` seconds (past the
+  client's timeout, and past a quick lookup), then does the work and answers into the closed
+  connection: a loaded venue. Not in ``NETWORK_FAULTS``; the order tests add it.
 - ``accept_5xx``: the venue does the work, then a gateway answers 502 with an HTML page.
 - ``5xx``: 503 HTML page; nothing done.
 - ``rate_limit``: the venue's own rate-limit error (Bitstamp ``400.002``, BitMart ``30013``
@@ -48,6 +51,8 @@ from adapters.exchange import Exchange
 from adapters.retry import RetryPolicy
 
 NETWORK_FAULTS = ("drop", "delay", "accept_5xx", "5xx", "rate_limit", "http_429")
+#: What creates meet in the order tests: the network faults and a venue that acts late.
+ORDER_FAULTS = (*NETWORK_FAULTS, "late")
 #: Faults after which the venue has done the work (an order placed or cancelled).
 AFTER_WORK = ("drop", "delay", "accept_5xx")
 MALFORMED = ("truncated", "html", "empty", "null", "missing_fields", "wrong_types")
@@ -221,6 +226,7 @@ class FakeVenue:
         fault_kinds: Iterable[str] = NETWORK_FAULTS,
         fault_groups: Iterable[str] = ("create", "query", "cancel", "ticker"),
         delay: float = 0.4,
+        late: float = 0.5,
         retry_after: str | None = "0.01",
         clock_offset_ms: int = 0,
         reported_clock_offset_ms: int | None = None,
@@ -233,12 +239,14 @@ class FakeVenue:
         self.fault_kinds = tuple(fault_kinds)
         self.fault_groups = frozenset(fault_groups)
         self.delay = delay
+        self.late = late
         self.retry_after = retry_after
         self.clock_offset_ms = clock_offset_ms
         #: What the venue tells about its clock (Date header, /system/time), when it lies.
         self.reported_clock_offset_ms = reported_clock_offset_ms
-        #: Both venues document refusing a taken client order id (Bitstamp 400.019, BitMart
-        #: 50042); the duplicate-counting test turns this off so a blind re-send would show.
+        #: Both venues have an error code for a taken client order id (Bitstamp 400.019,
+        #: BitMart 50042), but Bitstamp guarantees no check; False accepts repeats, so a
+        #: re-send of an order the venue already took shows up as a second order.
         self.unique_client_ids = unique_client_ids
         self.orders: list[VenueOrder] = []
         self.requests: list[Logged] = []
@@ -249,6 +257,9 @@ class FakeVenue:
         self.url = ""
         self._thread: threading.Thread | None = None
         self._thread_loop: asyncio.AbstractEventLoop | None = None
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -322,6 +333,12 @@ class FakeVenue:
         """The venue's order by id."""
         return next(o for o in self.orders if o.id == str(order_id))
 
+    async def quiet(self, within: float = 5.0) -> None:
+        """Wait (at most ``within`` seconds) until no request is being handled, so late work
+        has landed before a test counts orders."""
+        async with asyncio.timeout(within):
+            await self._idle.wait()
+
     def count(self, group: str) -> int:
         """Requests received for an endpoint group."""
         return sum(1 for r in self.requests if r.group == group)
@@ -380,6 +397,16 @@ class FakeVenue:
         return str(self._next_id)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            return await self._answer(request)
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         raw_body = await request.read()
         body: dict[str, Any] = {}
         if raw_body:
@@ -409,6 +436,9 @@ class FakeVenue:
         if fault in REFUSALS:
             status, refusal = _REFUSAL[self.exchange_id, fault]
             return self._json(refusal, status)
+        if fault == "late":
+            # The client gave up on this request; the venue still takes it, later.
+            await asyncio.sleep(self.late)
         status, payload = work(request, body)
         if fault == "drop":
             assert request.transport is not None
