@@ -25,6 +25,7 @@ __all__ = [
     "InvalidOrderRequest",
     "MissingCredentials",
     "OrderNotFound",
+    "OrderOutcomeUnknown",
     "OrderRejected",
     "RateLimited",
     "UnknownExchange",
@@ -136,6 +137,21 @@ class ExchangeUnavailable(AdapterError):
     def __init__(self, message: str, *, client_order_id: str | None = None) -> None:
         super().__init__(message)
         self.client_order_id = client_order_id
+
+
+class OrderOutcomeUnknown(ExchangeUnavailable):
+    """A ``create_order`` may or may not have placed the order, and the venue did not say
+    within the lookup window.
+
+    The request may have reached the venue, so it was not sent again. ``client_order_id``
+    (always set) names the order: reconcile with ``fetch_order_by_client_id`` later, never by
+    sending the request again (Bitstamp does not promise to refuse a repeated client id).
+    """
+
+    client_order_id: str
+
+    def __init__(self, message: str, *, client_order_id: str) -> None:
+        super().__init__(message, client_order_id=client_order_id)
 
 
 #: A venue's own reading of an error payload: the adapter class to raise, or None to fall

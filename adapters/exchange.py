@@ -37,10 +37,12 @@ from .credentials import Credentials, load_credentials
 from .enums import OrderStatus
 from .errors import (
     AdapterError,
+    AuthenticationFailed,
     ClockSkew,
     ExchangeUnavailable,
     InvalidOrderRequest,
     OrderNotFound,
+    OrderOutcomeUnknown,
     OrderRejected,
     RateLimited,
     UnknownSymbol,
@@ -378,11 +380,19 @@ class Exchange:
 
     # -- orders ----------------------------------------------------------------------------
 
+    def new_client_order_id(self) -> str:
+        """A fresh client order id within this venue's limits that starts with the
+        ``client_order_id_prefix`` given to :func:`open_exchange`: pass it as
+        ``OrderRequest(..., client_order_id=ex.new_client_order_id())``."""
+        return self._venue.new_client_order_id(self._client_order_id_prefix)
+
     async def validate_order(self, request: OrderRequest) -> Market:
         """Run every check of the pipeline that needs no order request on the wire.
 
         Raises :class:`UnsupportedOrderType`, :class:`MissingCredentials`,
-        :class:`UnknownSymbol` or :class:`InvalidOrderRequest`; returns the market.
+        :class:`UnknownSymbol` or :class:`InvalidOrderRequest` (also for a client order id
+        the venue would refuse, or one without this exchange's ``client_order_id_prefix``);
+        returns the market.
         """
         if not isinstance(request, OrderRequest):
             raise InvalidOrderRequest(
@@ -393,38 +403,50 @@ class Exchange:
             self._credentials.require(self._caps.id)
         market = await self.market(request.symbol)
         check_market_rules(request, market)
-        if request.client_order_id is not None:
-            self._venue.check_client_order_id(request.client_order_id)
+        self._venue.check_client_order_id(request.client_order_id)
+        prefix = self._client_order_id_prefix
+        if prefix and not request.client_order_id.startswith(prefix):
+            raise InvalidOrderRequest(
+                f"client_order_id {request.client_order_id!r} lacks this exchange's prefix "
+                f"{prefix!r}; build the request with client_order_id=ex.new_client_order_id()"
+            )
         return market
 
     async def create_order(self, request: OrderRequest) -> Order:
-        """Place an order through the one pipeline; never blindly retried.
+        """Place an order through the one pipeline; a request that may have reached the
+        venue is never sent again.
 
         Steps: request validation (by the model) -> capability check -> market rules ->
         venue translation -> client order id -> ccxt call -> typed ``Order``.
 
-        Every order carries a client order id (the caller's, or a fresh one with the
-        ``client_order_id_prefix`` given to :func:`open_exchange`). When the outcome of a
-        send is unknown (timeout, dropped connection, 5xx, unreadable answer) the adapter
-        waits ``retry.settle`` seconds and asks the venue for that client order id:
+        The order's client order id is ``request.client_order_id``, fixed before anything is
+        sent. The same request (same client order id) is sent again, at most
+        ``retry.order_attempts`` sends in all, only when a send provably placed nothing:
+
+        - the connection failed before the request was written (refused, DNS, TLS handshake,
+          connect timeout): after the backoff;
+        - the venue answered with a rate limit: after its ``Retry-After`` (or the backoff).
+
+        Any other failure (a timeout after the request was written, a dropped connection, a
+        5xx, an unreadable answer) may hide a placed order: a loaded venue can act after the
+        client gave up. Then the adapter waits ``retry.settle`` seconds and asks the venue for
+        the client order id, with backoff, until ``retry.order_lookup_window`` seconds have
+        passed:
 
         - found: that order is returned;
-        - the venue says it has none: the same request is sent again with the same client
-          order id, at most ``retry.order_attempts`` sends in all;
-        - the venue cannot be asked: :class:`ExchangeUnavailable` carrying
-          ``client_order_id``, for :meth:`fetch_order_by_client_id` later.
+        - not found by then, or the venue cannot be asked: :class:`OrderOutcomeUnknown`
+          carrying ``client_order_id``, for :meth:`fetch_order_by_client_id` later.
 
-        A rate-limit answer means the venue took nothing: the same request goes again
-        after the venue's ``Retry-After`` (or the backoff). "Client order id already
-        exists" means an earlier send landed: that order is looked up and returned.
+        "Client order id already exists" means the venue holds an order under this id: it
+        is looked up the same way and returned (:class:`OrderRejected` if it is a different
+        order). A cancelled task leaves the outcome unknown in the same way; the request's
+        ``client_order_id`` reconciles it.
         """
         market = await self.validate_order(request)
         # The market's own spelling reaches ccxt ("eth/usd" is sent as ETH/USD).
         request = request.model_copy(update={"symbol": market.symbol})
         ccxt_type, params = self._venue.order_args(request)
-        client_order_id = request.client_order_id or self._venue.new_client_order_id(
-            self._client_order_id_prefix
-        )
+        client_order_id = request.client_order_id
         params["clientOrderId"] = client_order_id
         amount = str(request.amount)
         price = None if request.price is None else str(request.price)
@@ -440,8 +462,20 @@ class Exchange:
                 request.symbol, ccxt_type, request.side.value, amount, price, dict(params)
             )
 
-        policy = self.retry
-        for attempt in range(1, policy.order_attempts + 1):
+        try:
+            return await self._place(what, send, request)
+        except asyncio.CancelledError:
+            log.warning("%s: cancelled; the order may be at the venue: reconcile with "
+                        "fetch_order_by_client_id(%r)", what, client_order_id)  # fmt: skip
+            raise
+
+    async def _place(
+        self, what: str, send: Callable[[], Awaitable[Any]], request: OrderRequest
+    ) -> Order:
+        policy, client_order_id = self.retry, request.client_order_id
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 raw = await self._once(send, client_order_id=client_order_id)
                 convert = partial(
@@ -458,83 +492,132 @@ class Exchange:
                 wait = policy.backoff(attempt, exc.retry_after)
                 log.debug("%s: rate limited, nothing placed; sending again in %.3fs (%d/%d)",
                           what, wait, attempt, policy.order_attempts)  # fmt: skip
-                await asyncio.sleep(wait)
-                continue
             except AdapterError as exc:
                 if self._venue.says_duplicate_client_id(exc.__cause__ or exc):
                     log.debug("%s: the venue already has this client order id", what)
-                    found = await self._reconcile(client_order_id, request)
-                    if found is not None:
-                        return found
-                    raise ExchangeUnavailable(
-                        f"{self._caps.id}: order {client_order_id} is reported both as "
-                        "existing and as not found; look it up later",
-                        client_order_id=client_order_id,
-                    ) from exc
-                if not _outcome_unknown(exc):
+                    return await self._await_outcome(request, exc, taken=True)
+                if _never_sent(exc):
+                    if attempt == policy.order_attempts:
+                        raise ExchangeUnavailable(
+                            f"{self._caps.id}: order {client_order_id} was not placed: "
+                            f"{attempt} sends could not connect to the venue (last: "
+                            f"{type(exc).__name__}: {exc})",
+                            client_order_id=client_order_id,
+                        ) from exc
+                    wait = policy.backoff(attempt)
+                    log.debug("%s: the request never left (%s); sending again in %.3fs "
+                              "(%d/%d)", what, type(exc).__name__, wait, attempt,
+                              policy.order_attempts)  # fmt: skip
+                elif _outcome_unknown(exc):
+                    log.debug("%s: outcome unknown (%s); asking the venue for up to %gs, "
+                              "never sending again", what, type(exc).__name__,
+                              policy.order_lookup_window)  # fmt: skip
+                    return await self._await_outcome(request, exc)
+                else:
                     raise
-                log.debug("%s: outcome unknown (%s); asking the venue (send %d/%d)",
-                          what, type(exc).__name__, attempt, policy.order_attempts)  # fmt: skip
-            found = await self._reconcile(client_order_id, request)
-            if found is not None:
-                log.debug("%s: the venue has it as %s", what, found.id)
-                return found
-            log.debug("%s: the venue has no such order", what)
-        raise ExchangeUnavailable(
-            f"{self._caps.id}: order {client_order_id} was not placed: {policy.order_attempts} "
-            "sends got no answer and the venue has no order with this client order id",
+            await asyncio.sleep(wait)
+
+    async def _await_outcome(
+        self, request: OrderRequest, cause: AdapterError, *, taken: bool = False
+    ) -> Order:
+        """The venue's order under the request's client order id, asked for with backoff
+        until ``retry.order_lookup_window`` seconds have passed.
+
+        ``taken``: the venue refused the send because it holds an order under this id (so
+        this send placed nothing). Raises :class:`OrderOutcomeUnknown` when the window ends
+        without the venue showing the order, or when the venue refuses to be asked.
+        """
+        policy, client_order_id = self.retry, request.client_order_id
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + policy.order_lookup_window
+        if policy.settle:
+            await asyncio.sleep(min(policy.settle, policy.order_lookup_window))
+        lookups = 0
+        last: AdapterError | None = None
+        while True:
+            lookups += 1
+            retry_after: float | None = None
+            try:
+                found = await self._lookup(request)
+            except AuthenticationFailed as exc:  # asking again cannot help
+                last = exc
+                break
+            except AdapterError as exc:
+                last = exc
+                retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
+            else:
+                last = None
+                if found is not None:
+                    order, same = found
+                    if same:
+                        log.debug("%s create_order %s: the venue has it as %s (lookup %d)",
+                                  self._caps.id, client_order_id, order.id, lookups)  # fmt: skip
+                        return order
+                    other = (
+                        f"client order id {client_order_id} already belongs to order "
+                        f"{order.id} ({order.side.value} {order.amount} {order.symbol})"
+                    )
+                    if taken:
+                        raise OrderRejected(f"{self._caps.id}: {other}; nothing placed")
+                    raise OrderOutcomeUnknown(
+                        f"{self._caps.id}: {other}; whether this send placed another order "
+                        "under the same id is unknown",
+                        client_order_id=client_order_id,
+                    ) from cause
+                log.debug("%s create_order %s: the venue has no such order (lookup %d)",
+                          self._caps.id, client_order_id, lookups)  # fmt: skip
+            wait = min(policy.backoff(lookups, retry_after), deadline - loop.time())
+            if wait <= 0:
+                break
+            await asyncio.sleep(wait)
+        why = (
+            "the venue says an order with this id exists"
+            if taken
+            else f"the send failed ({type(cause).__name__}) after the request may have "
+            "reached the venue"
+        )
+        seen = (
+            "showed no such order"
+            if last is None
+            else f"could not get an answer (last: {type(last).__name__}: {last})"
+        )
+        raise OrderOutcomeUnknown(
+            f"{self._caps.id}: the outcome of order {client_order_id} is unknown: {why}, and "
+            f"{lookups} lookups within {policy.order_lookup_window:g}s {seen}. It was not "
+            "sent again (the venue may still act on it); reconcile with "
+            f"fetch_order_by_client_id({client_order_id!r}, {request.symbol!r})",
+            client_order_id=client_order_id,
+        ) from (last or cause)
+
+    async def _lookup(self, request: OrderRequest) -> tuple[Order, bool] | None:
+        """One ask for the order under the request's client order id: the order and whether
+        it matches the request (a caller-chosen id may name an older, different order), or
+        None when the venue says it has none."""
+        venue, client, client_order_id = self._venue, self._client, request.client_order_id
+        raw = await self._once(
+            lambda: venue.fetch_order_by_client_id(client, client_order_id, request.symbol),
             client_order_id=client_order_id,
         )
-
-    async def _reconcile(self, client_order_id: str, request: OrderRequest) -> Order | None:
-        """The venue's order under ``client_order_id`` (None: the venue says it has none).
-
-        Raises :class:`ExchangeUnavailable` carrying the client order id when the venue
-        cannot tell, and :class:`OrderRejected` when the id belongs to a different order.
-        """
-        if self.retry.settle:
-            await asyncio.sleep(self.retry.settle)
-        venue, client = self._venue, self._client
-        try:
-            raw = await self.retry.run(
-                lambda: self._once(
-                    lambda: venue.fetch_order_by_client_id(client, client_order_id, request.symbol),
-                    client_order_id=client_order_id,
-                ),
-                what=f"{self._caps.id} order lookup {client_order_id}",
-            )
-            if raw is None:
-                return None
-            echoed = raw.get("clientOrderId")
-            if echoed not in (None, "", client_order_id):
-                # An answer about another order is no answer: never read it as ours or as
-                # "taken", either of which would end the order's story wrongly.
-                raise UnreadableAnswer(f"{self._caps.id}: lookup of {client_order_id} "
-                                       f"answered about client order id {echoed!r}")  # fmt: skip
-            same = self._parse("order lookup", lambda: _same_order(raw, request))
-            order = self._parse(
-                "order lookup",
-                lambda: order_from_ccxt(
-                    raw,
-                    request=request,
-                    client_order_id=client_order_id,
-                    default_status=None,
-                    venue=venue,
-                ),
-            )
-        except AdapterError as exc:
-            raise ExchangeUnavailable(
-                f"{self._caps.id}: the outcome of order {client_order_id} is unknown and the "
-                f"venue could not be asked ({type(exc).__name__}: {exc}); look it up later "
-                "with fetch_order_by_client_id",
+        if raw is None:
+            return None
+        echoed = raw.get("clientOrderId")
+        if echoed not in (None, "", client_order_id):
+            # An answer about another order is no answer: never read it as ours or as
+            # "taken", either of which would end the order's story wrongly.
+            raise UnreadableAnswer(f"{self._caps.id}: lookup of {client_order_id} "
+                                   f"answered about client order id {echoed!r}")  # fmt: skip
+        same = self._parse("order lookup", lambda: _same_order(raw, request))
+        order = self._parse(
+            "order lookup",
+            lambda: order_from_ccxt(
+                raw,
+                request=request,
                 client_order_id=client_order_id,
-            ) from exc
-        if not same:
-            raise OrderRejected(
-                f"{self._caps.id}: client order id {client_order_id} already belongs to order "
-                f"{order.id} ({order.side.value} {order.amount} {order.symbol}); nothing placed"
-            )
-        return order
+                default_status=None,
+                venue=venue,
+            ),
+        )
+        return order, same
 
     async def fetch_order_by_client_id(self, client_order_id: str, symbol: str) -> Order:
         """The order the venue holds under ``client_order_id``.
@@ -640,6 +723,31 @@ class Exchange:
     def watch_balance(self) -> AsyncIterator[Balances]:
         """The account's balances each time they change (BitMart). Needs credentials."""
         return streams.watch_balance(self)
+
+
+def _never_sent(err: AdapterError) -> bool:
+    """Whether a failed send provably never reached the venue: the connection failed before
+    the request was written.
+
+    aiohttp raises ``ClientConnectorError`` (refused, unreachable, DNS, proxy, TLS handshake)
+    and ``ConnectionTimeoutError`` only while it opens the connection, before ``req.send``;
+    ccxt re-raises them ``from`` the original. Everything after the request was written (a
+    read timeout, a dropped connection, a reset keep-alive socket) is not proof of anything.
+    """
+    import socket
+
+    import aiohttp
+
+    cause: BaseException | None = err.__cause__
+    for _ in range(4):  # adapter error <- ccxt error <- aiohttp error: a short chain
+        if cause is None:
+            return False
+        if isinstance(
+            cause, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError | socket.gaierror
+        ):
+            return True
+        cause = cause.__cause__
+    return False
 
 
 def _outcome_unknown(err: AdapterError) -> bool:

@@ -11,6 +11,7 @@ out of ``repr`` so printing a model never dumps a payload.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from operator import itemgetter
@@ -332,12 +333,24 @@ class Fill(_VenueModel):
     timestamp: int | None = None
 
 
+def _new_client_order_id() -> str:
+    # 32 random hex digits (128 bits): letters and digits only, the form every supported
+    # venue takes (each venue module checks its own rule before anything is sent).
+    return secrets.token_hex(16)
+
+
 class OrderRequest(_Model):
     """What the caller wants placed. Validated on construction.
 
     ``amount`` and ``price`` take ``Decimal`` or numeric strings; floats are refused so no
     binary rounding reaches the exchange. ``price`` is required for LIMIT and LIMIT_MAKER
     and refused for MARKET. Invalid input raises :class:`InvalidOrderRequest`.
+
+    ``client_order_id`` names the order at the venue before anything is sent: the caller's,
+    or a fresh random one generated here when none (or None) is given. Keep the request:
+    whatever happens to ``create_order`` (an error, or the task cancelled), its
+    ``client_order_id`` finds the order with ``fetch_order_by_client_id``. A new request
+    gets a new id; sending the same request twice asks for the same order.
     """
 
     symbol: str = Field(min_length=3, max_length=40)
@@ -345,7 +358,7 @@ class OrderRequest(_Model):
     type: OrderType
     amount: Decimal
     price: Decimal | None = None
-    client_order_id: str | None = None
+    client_order_id: str = Field(default_factory=_new_client_order_id, min_length=1)
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -359,6 +372,8 @@ class OrderRequest(_Model):
         if not isinstance(data, dict):
             return data
         data = dict(data)
+        if data.get("client_order_id") is None:
+            data.pop("client_order_id", None)  # None means "generate one"
         for key, parse in (("side", Side.parse), ("type", OrderType.parse)):
             if isinstance(data.get(key), str):
                 data[key] = parse(data[key])

@@ -2,10 +2,10 @@
 
 Idempotent reads (and cancels, whose repeat is harmless) retry transient failures: the venue
 unreachable, a timeout, a rate limit. Venue rejections (bad request, insufficient funds,
-authentication) never are. ``create_order`` is never retried by this loop: it re-sends only
-after the venue said it has no order with that client order id; the knobs it uses
-(``order_attempts``, ``settle``) live here so the whole policy is configured in one place.
-See :meth:`adapters.exchange.Exchange.create_order`.
+authentication) never are. ``create_order`` is never retried by this loop: it sends again only
+when a send provably placed nothing, and otherwise asks the venue for its client order id;
+the knobs it uses (``order_attempts``, ``settle``, ``order_lookup_window``) live here so the
+whole policy is configured in one place. See :meth:`adapters.exchange.Exchange.create_order`.
 """
 
 from __future__ import annotations
@@ -52,9 +52,14 @@ class RetryPolicy:
     :class:`~adapters.errors.RateLimited` at once, with ``retry_after`` set.
 
     Orders: one ``create_order`` is sent at most ``order_attempts`` times, always with the
-    same client order id, and a re-send happens only after the venue said it has no such
-    order. ``settle`` seconds pass between an unknown outcome and asking the venue, so a
-    request still in flight can land first.
+    same client order id, and again only when the send provably placed nothing (the
+    connection failed before the request was written, or a rate-limit answer). When the
+    outcome is unknown the request is never sent again: ``settle`` seconds later the venue is
+    asked for the client order id, with the backoff above between lookups, until
+    ``order_lookup_window`` seconds after the failure; then
+    :class:`~adapters.errors.OrderOutcomeUnknown`. The window is how late a loaded venue may
+    act on a request and still be seen; a lookup started inside it may take one client
+    timeout more.
     """
 
     attempts: int = 4
@@ -65,13 +70,18 @@ class RetryPolicy:
     jitter: float = 0.5
     order_attempts: int = 3
     settle: float = 0.5
+    order_lookup_window: float = 20.0
 
     def __post_init__(self) -> None:
         if self.attempts < 1 or self.order_attempts < 1:
             raise ValueError("attempts and order_attempts must be at least 1")
-        numbers = (self.max_time, self.initial_backoff, self.max_backoff, self.jitter, self.settle)
+        numbers = (self.max_time, self.initial_backoff, self.max_backoff, self.jitter, self.settle,
+                   self.order_lookup_window)  # fmt: skip
         if not all(math.isfinite(n) and n >= 0 for n in numbers) or self.max_time == 0:
-            raise ValueError("max_time must be > 0 and backoffs, jitter and settle finite and >= 0")
+            raise ValueError(
+                "max_time must be > 0 and backoffs, jitter, settle and order_lookup_window "
+                f"finite and >= 0; got {self!r}"
+            )
 
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait after failed try ``attempt`` (1-based); honours ``Retry-After``."""
@@ -83,7 +93,8 @@ class RetryPolicy:
         return (
             f"reads: {self.attempts} tries within {self.max_time:g}s, backoff "
             f"{self.initial_backoff:g}s..{self.max_backoff:g}s +{self.jitter:.0%} jitter; "
-            f"orders: {self.order_attempts} sends, settle {self.settle:g}s"
+            f"orders: {self.order_attempts} sends, settle {self.settle:g}s, lookups within "
+            f"{self.order_lookup_window:g}s"
         )
 
     async def run(

@@ -83,6 +83,7 @@ FAST = RetryPolicy(
     jitter=0.5,
     order_attempts=4,
     settle=0.0,
+    order_lookup_window=1.0,
 )
 
 _HTML_503 = "<html><head><title>503 Service Temporarily Unavailable</title></head><body>"
@@ -263,14 +264,14 @@ class FakeVenue:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    async def start(self) -> str:
-        """Listen on 127.0.0.1 (a free port); returns the base URL."""
+    async def start(self, port: int = 0) -> str:
+        """Listen on 127.0.0.1 (``port``, or a free one); returns the base URL."""
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
         # Handlers of delayed answers may still be sleeping at shutdown: do not wait long.
         self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         server = site._server
         assert server is not None

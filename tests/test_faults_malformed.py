@@ -3,7 +3,7 @@
 Each read is answered with the same malformation every time (so a retry cannot paper over
 it) and must raise an :class:`AdapterError`. A create whose answer is malformed may still
 have placed the order: the adapter must then find that order (once at the venue), or raise
-:class:`ExchangeUnavailable` carrying the client order id; never place it twice.
+:class:`OrderOutcomeUnknown` carrying the client order id; never place it twice.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 
 from adapters import (
     AdapterError,
-    ExchangeUnavailable,
+    OrderOutcomeUnknown,
     OrderRequest,
     OrderStatus,
     OrderType,
@@ -32,8 +32,8 @@ pytestmark = [pytest.mark.faults, pytest.mark.timeout(60)]
 SYMBOL = {"bitstamp": "BTC/USD", "bitmart": "BTC/USDT"}
 VENUES = list(SYMBOL)
 POLICY = RetryPolicy(attempts=3, max_time=2.0, initial_backoff=0.001, max_backoff=0.005,
-                     order_attempts=3, settle=0.0)  # fmt: skip
-PERSISTENT = 50  # more answers than any bounded retry asks for
+                     order_attempts=3, settle=0.0, order_lookup_window=0.1)  # fmt: skip
+PERSISTENT = 50  # more answers than any bounded retry (or lookup window) asks for
 
 READS: dict[str, Callable[[Exchange, str, str], Awaitable[Any]]] = {
     "ticker": lambda ex, symbol, oid: ex.fetch_ticker(symbol),
@@ -128,9 +128,10 @@ async def test_malformed_create_and_lookups_raise_with_the_client_order_id(
         venue.script("create", kind)
         venue.script("query", *[kind] * PERSISTENT)
         try:
-            with pytest.raises(ExchangeUnavailable) as info:
+            with pytest.raises(OrderOutcomeUnknown) as info:
                 await ex.create_order(request(exchange_id))
         finally:
             await ex.close()
     assert [o.client_order_id for o in venue.orders] == [info.value.client_order_id]
+    assert venue.count("query") < PERSISTENT
     assert venue.count("create") == 1  # an unreadable lookup is never taken for "not found"

@@ -241,7 +241,7 @@ async def test_policy_and_retries_logged_at_debug_without_secrets(
 ) -> None:
     async with FakeVenue(exchange_id) as venue:
         with caplog.at_level(logging.DEBUG):
-            ex = venue.exchange(client_order_id_prefix="logtest")
+            ex = venue.exchange()
             try:
                 venue.script("ticker", "5xx", "rate_limit")
                 await ex.fetch_ticker(SYMBOL[exchange_id])

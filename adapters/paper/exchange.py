@@ -439,9 +439,6 @@ class PaperExchange:
         request = request.model_copy(update={"symbol": market.symbol})
         await self.watch_market(request.symbol)
         self._feed.drain()
-        client_order_id = request.client_order_id or self._venue.new_client_order_id(
-            self._client_order_id_prefix
-        )
         event = PlaceOrder(
             symbol=request.symbol,
             side=request.side,
@@ -449,7 +446,7 @@ class PaperExchange:
             amount=request.amount,
             price=request.price,
             timestamp=self._now(),
-            client_order_id=client_order_id,
+            client_order_id=request.client_order_id,
         )
         mark = self._market_mark(request.symbol)
         result = self._engine.place(event)
