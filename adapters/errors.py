@@ -130,8 +130,9 @@ class RateLimited(ExchangeError):
 class ExchangeUnavailable(AdapterError):
     """The venue could not be reached or did not answer in time.
 
-    For a ``create_order`` whose outcome is unknown, ``client_order_id`` names the order so
-    the caller can reconcile later.
+    From ``create_order``, ``client_order_id`` names the order: as a plain
+    ``ExchangeUnavailable``, no send reached the venue (nothing placed); as
+    :class:`OrderOutcomeUnknown`, one may have.
     """
 
     def __init__(self, message: str, *, client_order_id: str | None = None) -> None:
