@@ -14,16 +14,18 @@ from adapters import OrderRequest, OrderType, Side, open_exchange
 
 
 async def main(exchange: str, symbol: str, amount: str, price: str, paper: bool) -> None:
+    request = OrderRequest(
+        symbol=symbol,
+        side=Side.BUY,
+        type=OrderType.LIMIT_MAKER,
+        amount=Decimal(amount),
+        price=Decimal(price),
+    )
+    # The id exists before anything is sent: whatever happens next, it finds the order
+    # (ex.fetch_order_by_client_id).
+    print(f"placing client order id {request.client_order_id}")
     async with open_exchange(exchange, paper=paper) as ex:
-        order = await ex.create_order(
-            OrderRequest(
-                symbol=symbol,
-                side=Side.BUY,
-                type=OrderType.LIMIT_MAKER,
-                amount=Decimal(amount),
-                price=Decimal(price),
-            )
-        )
+        order = await ex.create_order(request)
         print(f"placed {order.id} ({order.client_order_id}): {order.status}")
         print(f"cancelled: {(await ex.cancel_order(order.id, symbol)).status}")
 
