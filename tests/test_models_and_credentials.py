@@ -106,3 +106,16 @@ def test_secrets_never_in_repr_str_logs_or_errors(caplog: pytest.LogCaptureFixtu
     for text in (repr(creds), str(creds), caplog.text, error_text, creds.model_dump_json()):
         for secret in ("AKIA-SECRET-KEY", "TOPSECRET", "MEMO-SECRET"):
             assert secret not in text
+
+
+def test_order_request_carries_a_client_order_id_from_construction() -> None:
+    fields = {"symbol": "BTC/USD", "side": "buy", "type": "limit", "amount": "0.001",
+              "price": "20000"}  # fmt: skip
+    ids = {OrderRequest(**fields).client_order_id for _ in range(3)}
+    assert len(ids) == 3
+    for cid in ids:
+        assert cid.isalnum() and cid.isascii() and len(cid) == 32
+    assert OrderRequest(**fields, client_order_id=None).client_order_id not in ids
+    assert OrderRequest(**fields, client_order_id="mine42").client_order_id == "mine42"
+    with pytest.raises(InvalidOrderRequest):
+        OrderRequest(**fields, client_order_id="")
