@@ -64,7 +64,7 @@ from .models import (
     to_decimal,
 )
 from .redact import RedactingLogger
-from .retry import RetryPolicy, parse_retry_after
+from .retry import RetryPolicy, never_sent, parse_retry_after
 from .rules import check_market_rules
 from .streams import StreamPolicy
 from .venues import Venue, get_venue
@@ -496,7 +496,7 @@ class Exchange:
                 if self._venue.says_duplicate_client_id(exc.__cause__ or exc):
                     log.debug("%s: the venue already has this client order id", what)
                     return await self._await_outcome(request, exc, taken=True)
-                if _never_sent(exc):
+                if never_sent(exc):
                     if attempt == policy.order_attempts:
                         raise ExchangeUnavailable(
                             f"{self._caps.id}: order {client_order_id} was not placed: "
@@ -723,31 +723,6 @@ class Exchange:
     def watch_balance(self) -> AsyncIterator[Balances]:
         """The account's balances each time they change (BitMart). Needs credentials."""
         return streams.watch_balance(self)
-
-
-def _never_sent(err: AdapterError) -> bool:
-    """Whether a failed send provably never reached the venue: the connection failed before
-    the request was written.
-
-    aiohttp raises ``ClientConnectorError`` (refused, unreachable, DNS, proxy, TLS handshake)
-    and ``ConnectionTimeoutError`` only while it opens the connection, before ``req.send``;
-    ccxt re-raises them ``from`` the original. Everything after the request was written (a
-    read timeout, a dropped connection, a reset keep-alive socket) is not proof of anything.
-    """
-    import socket
-
-    import aiohttp
-
-    cause: BaseException | None = err.__cause__
-    for _ in range(4):  # adapter error <- ccxt error <- aiohttp error: a short chain
-        if cause is None:
-            return False
-        if isinstance(
-            cause, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError | socket.gaierror
-        ):
-            return True
-        cause = cause.__cause__
-    return False
 
 
 def _outcome_unknown(err: AdapterError) -> bool:

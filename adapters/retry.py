@@ -31,7 +31,14 @@ from tenacity import (
 
 from .errors import ExchangeUnavailable, RateLimited
 
-__all__ = ["RetryPolicy", "backoff_seconds", "bounded_retrying", "parse_retry_after", "short"]
+__all__ = [
+    "RetryPolicy",
+    "backoff_seconds",
+    "bounded_retrying",
+    "never_sent",
+    "parse_retry_after",
+    "short",
+]
 
 log = logging.getLogger("adapters.retry")
 T = TypeVar("T")
@@ -219,6 +226,31 @@ def bounded_retrying(
         before_sleep=before_sleep,
         retry_error_callback=give_up,
     )
+
+
+def never_sent(err: BaseException) -> bool:
+    """Whether a failed send provably never reached the venue: the connection failed before
+    the request was written.
+
+    aiohttp raises ``ClientConnectorError`` (refused, unreachable, DNS, proxy, TLS handshake)
+    and ``ConnectionTimeoutError`` only while it opens the connection, before ``req.send``;
+    ccxt re-raises them ``from`` the original. Everything after the request was written (a
+    read timeout, a dropped connection, a reset keep-alive socket) is not proof of anything.
+    """
+    import socket
+
+    import aiohttp
+
+    cause: BaseException | None = err.__cause__
+    for _ in range(4):  # adapter error <- ccxt error <- aiohttp error: a short chain
+        if cause is None:
+            return False
+        if isinstance(
+            cause, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError | socket.gaierror
+        ):
+            return True
+        cause = cause.__cause__
+    return False
 
 
 def parse_retry_after(headers: Mapping[str, Any] | None) -> float | None:

@@ -166,7 +166,7 @@ class OrderSafetyContract:
     ) -> None:
         """Guard for the test above: a pipeline that takes a timeout for "never sent" and sends
         again does place a late order twice, so zero duplicates there is the adapter's doing."""
-        monkeypatch.setattr(exchange_module, "_never_sent", lambda err: True)
+        monkeypatch.setattr(exchange_module, "never_sent", lambda err: True)
         async with FakeVenue(exchange_id, unique_client_ids=False, late=0.3) as venue:
             ex = venue.exchange(timeout_ms=150)
             venue.script("create", "late")
