@@ -66,7 +66,7 @@ from .models import (
 from .redact import RedactingLogger
 from .retry import RetryPolicy, never_sent, parse_retry_after
 from .rules import check_market_rules
-from .streams import StreamPolicy
+from .streams import StreamPolicy, Watch
 from .venues import Venue, get_venue
 
 __all__ = ["Exchange"]
@@ -696,8 +696,10 @@ class Exchange:
         it changes, at most ``depth`` levels a side. Reconnects and rebuilds by itself."""
         return streams.watch_order_book(self, symbol, depth)
 
-    def watch_trades(self, symbol: str) -> AsyncIterator[Trade]:
-        """Every public trade of ``symbol``, one at a time, oldest first."""
+    def watch_trades(self, symbol: str) -> Watch[Trade]:
+        """Every public trade of ``symbol``, one at a time, oldest first. After a reconnect
+        the venue's recent trades fill what was missed as far as they reach back; the
+        stream's ``gaps`` (and a log line) say where they did not."""
         return streams.watch_trades(self, symbol)
 
     def watch_ticker(self, symbol: str) -> AsyncIterator[Ticker]:
@@ -710,14 +712,17 @@ class Exchange:
         BitMart: kline channel; Bitstamp: ``fetch_ohlcv`` polled on each candle boundary."""
         return streams.watch_candles(self, symbol, timeframe)
 
-    def watch_orders(self, symbol: str | None = None) -> AsyncIterator[Order]:
+    def watch_orders(self, symbol: str | None = None) -> Watch[Order]:
         """The account's orders each time one changes. Needs credentials (checked before
-        anything is sent); Bitstamp needs a ``symbol``."""
+        anything is sent); Bitstamp needs a ``symbol``. After a reconnect, the open orders
+        and the orders delivered before the drop are fetched over REST; each change missed
+        comes once, before the live updates resume."""
         return streams.watch_orders(self, symbol)
 
-    def watch_my_trades(self, symbol: str | None = None) -> AsyncIterator[Fill]:
+    def watch_my_trades(self, symbol: str | None = None) -> Watch[Fill]:
         """Each execution of the account's orders, once. Needs credentials; Bitstamp needs
-        a ``symbol``."""
+        a ``symbol``. After a reconnect, the fills since the last one delivered are fetched
+        over REST and the missed ones come once, oldest first, before the live fills."""
         return streams.watch_my_trades(self, symbol)
 
     def watch_balance(self) -> AsyncIterator[Balances]:

@@ -50,6 +50,7 @@ from ..capabilities import Stream
 from ..errors import InvalidOrderRequest, UnsupportedFeature
 from ..inputs import parse_count
 from ..models import Balances, Candle, Fill, Order, OrderBook, Ticker, Trade
+from .feed import Gap, Watch
 from .feeds import (
     BalanceFeed,
     BookFeed,
@@ -64,8 +65,10 @@ from .policy import DEFAULT_SILENCE, StreamHost, StreamPolicy
 
 __all__ = [
     "DEFAULT_SILENCE",
+    "Gap",
     "StreamHost",
     "StreamPolicy",
+    "Watch",
     "watch_balance",
     "watch_candles",
     "watch_my_trades",
@@ -79,26 +82,24 @@ __all__ = [
 # The public stream functions (Exchange.watch_* delegate here)
 
 
-def watch_order_book(
-    ex: StreamHost, symbol: str, depth: int | None = None
-) -> AsyncIterator[OrderBook]:
+def watch_order_book(ex: StreamHost, symbol: str, depth: int | None = None) -> Watch[OrderBook]:
     """The order book of ``symbol`` each time it changes, at most ``depth`` levels a side."""
     ex.capabilities().require_stream(Stream.ORDER_BOOK)
     if depth is not None:
         depth = parse_count(depth, "depth")
-    return BookFeed(ex, symbol, depth=depth).run()
+    return Watch(BookFeed(ex, symbol, depth=depth))
 
 
-def watch_trades(ex: StreamHost, symbol: str) -> AsyncIterator[Trade]:
+def watch_trades(ex: StreamHost, symbol: str) -> Watch[Trade]:
     """Every public trade of ``symbol``, oldest first."""
     ex.capabilities().require_stream(Stream.TRADES)
-    return TradeFeed(ex, symbol).run()
+    return Watch(TradeFeed(ex, symbol))
 
 
-def watch_ticker(ex: StreamHost, symbol: str) -> AsyncIterator[Ticker]:
+def watch_ticker(ex: StreamHost, symbol: str) -> Watch[Ticker]:
     """The ticker of ``symbol`` each time the venue pushes one (BitMart only)."""
     ex.capabilities().require_stream(Stream.TICKER)
-    return TickerFeed(ex, symbol).run()
+    return Watch(TickerFeed(ex, symbol))
 
 
 def watch_candles(ex: StreamHost, symbol: str, timeframe: str = "1m") -> AsyncIterator[Candle]:
@@ -115,25 +116,25 @@ def watch_candles(ex: StreamHost, symbol: str, timeframe: str = "1m") -> AsyncIt
         )
     if ex.venue.candles_by_polling:
         return poll_candles(ex, symbol, timeframe)
-    return CandleFeed(ex, symbol, timeframe=timeframe).run()
+    return Watch(CandleFeed(ex, symbol, timeframe=timeframe))
 
 
-def watch_orders(ex: StreamHost, symbol: str | None = None) -> AsyncIterator[Order]:
+def watch_orders(ex: StreamHost, symbol: str | None = None) -> Watch[Order]:
     """The account's orders each time one changes (placed, filled, cancelled)."""
     _check_private(ex, Stream.ORDERS, symbol)
-    return OrderFeed(ex, symbol).run()
+    return Watch(OrderFeed(ex, symbol))
 
 
-def watch_my_trades(ex: StreamHost, symbol: str | None = None) -> AsyncIterator[Fill]:
+def watch_my_trades(ex: StreamHost, symbol: str | None = None) -> Watch[Fill]:
     """Each execution of the account's orders, once."""
     _check_private(ex, Stream.MY_TRADES, symbol)
-    return FillFeed(ex, symbol).run()
+    return Watch(FillFeed(ex, symbol))
 
 
-def watch_balance(ex: StreamHost) -> AsyncIterator[Balances]:
+def watch_balance(ex: StreamHost) -> Watch[Balances]:
     """The account's balances each time they change (BitMart)."""
     _check_private(ex, Stream.BALANCE, None)
-    return BalanceFeed(ex, None).run()
+    return Watch(BalanceFeed(ex, None))
 
 
 def _check_private(ex: StreamHost, stream: Stream, symbol: str | None) -> None:

@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, NoReturn, TypeVar
 
@@ -30,7 +31,7 @@ from ..retry import bounded_retrying, short
 from ..venues.ws import StreamSilent
 from .policy import StreamHost, StreamPolicy
 
-__all__ = ["FATAL", "Closed", "Feed"]
+__all__ = ["FATAL", "Closed", "Feed", "Gap", "Watch"]
 
 log = logging.getLogger("adapters.streams")
 T = TypeVar("T")
@@ -46,6 +47,18 @@ FATAL = (
     OrderRejected,
 )
 _MISSING = object()
+#: What a reconnect returns once the new subscription is sent (the answer comes later).
+_SUBSCRIBED = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """A stretch a stream could not recover after a reconnect: items from ``since`` to
+    ``until`` (ms since the epoch; None where unknown) may be missing, for ``reason``."""
+
+    since: int | None
+    until: int | None
+    reason: str
 
 
 # --------------------------------------------------------------------------------------------
@@ -105,6 +118,12 @@ class Feed(Generic[T]):
         self._task: asyncio.Task[Any] | None = None
         self._cancelled_by_watchdog = False
         self._dog: asyncio.Task[None] | None = None
+        #: Stretches this stream could not recover after a reconnect (see :class:`Gap`).
+        self.gaps: list[Gap] = []
+        self._started_ms = 0
+        self._catch_up_due = False
+        self._confirm_due = False
+        self._inflight: asyncio.Future[Any] | None = None
 
     def describe(self) -> str:
         """``"bitmart order_book ETH/USDT"``, for logs and errors."""
@@ -131,10 +150,24 @@ class Feed(Generic[T]):
     def _on_reconnect(self) -> None:
         """A new connection delivered data (the old one may have lost some)."""
 
+    #: Whether a reconnect returns as soon as the new subscription is sent, so that what
+    #: was missed is fetched (:meth:`_backfill`) without waiting for a live item.
+    early_catch_up: ClassVar[bool] = False
+
+    async def _backfill(self) -> list[T]:
+        """What the stream missed while it was disconnected, oldest first, each marked as
+        delivered so the live feed does not repeat it.
+
+        Runs after every reconnect once the new connection delivers data, and (with
+        :attr:`early_catch_up`) already when the new subscription is sent: an item that
+        landed between the two is caught by the second run.
+        """
+        return []
+
     # -- the loop -------------------------------------------------------------------------
 
-    async def run(self) -> AsyncIterator[T]:
-        """The stream as an async generator (what ``Exchange.watch_*`` returns)."""
+    async def run(self) -> AsyncGenerator[T, None]:
+        """The stream as an async generator (what :class:`Watch` iterates)."""
         try:
             await self._start()
             while True:
@@ -160,6 +193,7 @@ class Feed(Generic[T]):
             use = uses[self._key] = _Use(owned=owned)
         use.count += 1
         self._use = use
+        self._started_ms = int(time.time() * 1000)
         self._prime()
         if self.silence is not None:
             self._dog = self._loop.create_task(self._watchdog())
@@ -169,15 +203,22 @@ class Feed(Generic[T]):
         while True:
             if self._dog is not None:
                 self._task = asyncio.current_task()
+            if self._ws is not None and self._clients().get(self._url) is not self._ws:
+                # The connection last seen is gone (ccxt forgets a client the venue closed):
+                # this call connects anew, and what came meanwhile was lost.
+                self._catch_up_due = True
             if self._pending():
                 raw = None
             else:
                 self._waiting_since = self._loop.time()
                 try:
-                    raw = await self._watch()
+                    raw = await self._answer()
                 except BaseException as exc:
                     self._waiting_since = None
                     raw = await self._recover(exc)
+                    # Not only on a new connection object: ccxt forgets a client the venue
+                    # closed, so by now the new one may be gone too.
+                    self._catch_up_due = True
                 self._waiting_since = None
             ws = self._clients().get(self._url)
             if ws is not self._ws:
@@ -187,7 +228,17 @@ class Feed(Generic[T]):
                     self.reconnects += 1
                     log.info("%s: reconnected (%d so far)", self.describe(), self.reconnects)
                     self._on_reconnect()
+                    self._catch_up_due = True
                 self._ws = ws
+            if raw is _SUBSCRIBED:
+                self._confirm_due = True
+            elif self._confirm_due:
+                self._confirm_due, self._catch_up_due = False, True
+            missed = await self._catch_up() if self._catch_up_due else []
+            if raw is _SUBSCRIBED:
+                if missed:
+                    return missed
+                continue
             try:
                 items = self._collect(raw)
             except Exception as exc:
@@ -196,9 +247,40 @@ class Feed(Generic[T]):
                 if unreadable >= self.policy.reconnect_attempts:
                     raise error from exc
                 log.warning("%s: skipped what ccxt returned: %s", self.describe(), short(error))
+                if missed:
+                    return missed
                 continue
-            if items:
-                return items
+            if missed or items:
+                return missed + items
+
+    async def _answer(self) -> Any:
+        inflight, self._inflight = self._inflight, None
+        if inflight is not None:
+            return await inflight  # the watch a reconnect started
+        return await self._watch()
+
+    async def _catch_up(self) -> list[T]:
+        self._catch_up_due = False
+        try:
+            missed = await self._backfill()
+        except FATAL:
+            raise
+        except AdapterError as exc:
+            # Tried again with the next answer; the live feed goes on meanwhile.
+            self._catch_up_due = True
+            log.warning("%s: could not fetch what was missed while reconnecting (%s: %s); "
+                        "trying again with the next update", self.describe(),
+                        type(exc).__name__, short(exc))  # fmt: skip
+            return []
+        if missed:
+            log.info("%s: %d not delivered yet after a reconnect, fetched over REST",
+                     self.describe(), len(missed))  # fmt: skip
+        return missed
+
+    def _note_gap(self, gap: Gap) -> None:
+        self.gaps.append(gap)
+        log.warning("%s: could not backfill from %s to %s (%s); items in between may be "
+                    "missing", self.describe(), gap.since, gap.until, gap.reason)  # fmt: skip
 
     def _clients(self) -> dict[str, Any]:
         clients: dict[str, Any] | None = getattr(self.client, "clients", None)
@@ -292,9 +374,27 @@ class Feed(Generic[T]):
             self._task = asyncio.current_task()
         self._waiting_since = self._loop.time()
         try:
-            return await self._watch()
+            return await (self._resubscribe() if self.early_catch_up else self._watch())
         finally:
             self._waiting_since = None
+
+    async def _resubscribe(self) -> Any:
+        """Start the watch (it connects and subscribes) and return once the subscription
+        is sent, so what was missed is fetched without waiting for the next live item (an
+        account may be quiet for hours). The watch's answer is awaited by :meth:`_answer`."""
+        watch = asyncio.ensure_future(self._watch())
+        venue, client = self.ex.venue, self.client
+        while not watch.done():
+            ws = self._clients().get(self._url)
+            # Asked each time: a private channel's name can carry what the venue told while
+            # subscribing (Bitstamp's user id).
+            topic = venue.stream_topic(client, self.stream, self.symbol, self.timeframe)
+            if ws is not None and topic.subscribe_hash in ws.subscriptions:
+                self._inflight = watch
+                return _SUBSCRIBED
+            # ccxt offers no event for "subscription sent"; its watch sets the key first.
+            await asyncio.wait({watch}, timeout=0.005)
+        return watch.result()  # answered (or failed) before the subscription showed
 
     async def _discard(self, ws: Any) -> None:
         clients, url = self._clients(), str(ws.url)
@@ -335,6 +435,11 @@ class Feed(Generic[T]):
     # -- cleanup --------------------------------------------------------------------------
 
     async def _stop(self) -> None:
+        if self._inflight is not None:
+            self._inflight.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._inflight
+            self._inflight = None
         if self._dog is not None:
             self._dog.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -370,3 +475,37 @@ class Feed(Generic[T]):
             # ccxt's own un_watch_* waits for an answer it may never match (BitMart): the
             # frame is sent, the answer is not awaited.
             await ws.send(topic.unsubscribe)
+
+
+class Watch(AsyncIterator[T]):
+    """What ``Exchange.watch_*`` returns: an async iterator of the stream's items that also
+    tells what it could not recover.
+
+    ``gaps`` lists the stretches where a reconnect may have lost items and no REST backfill
+    could bring them back (public trades; the account's orders and fills are backfilled);
+    ``reconnects`` counts the reconnects so far. ``aclose()`` ends the stream.
+    """
+
+    def __init__(self, feed: Feed[T]) -> None:
+        self._feed = feed
+        self._items = feed.run()
+
+    def __aiter__(self) -> Watch[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        return await self._items.__anext__()
+
+    async def aclose(self) -> None:
+        """Close the stream (unsubscribes when no other stream uses the subscription)."""
+        await self._items.aclose()
+
+    @property
+    def gaps(self) -> tuple[Gap, ...]:
+        """Stretches the stream could not recover after a reconnect, oldest first."""
+        return tuple(self._feed.gaps)
+
+    @property
+    def reconnects(self) -> int:
+        """Reconnects so far."""
+        return self._feed.reconnects

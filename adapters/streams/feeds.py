@@ -24,7 +24,7 @@ from ..convert import (
 from ..errors import AdapterError, ExchangeUnavailable
 from ..models import Balances, Candle, Fill, Order, OrderBook, Ticker, Trade
 from ..retry import bounded_retrying, short
-from .feed import FATAL, Feed
+from .feed import FATAL, Feed, Gap
 from .policy import StreamHost, StreamPolicy
 
 __all__ = [
@@ -40,6 +40,8 @@ __all__ = [
 
 log = logging.getLogger("adapters.streams")
 _MISSING = object()
+#: ``_Changes.seen`` value of an item delivered from a REST backfill (no ccxt ``info``).
+_BACKFILLED = object()
 
 # --------------------------------------------------------------------------------------------
 # The feeds
@@ -81,9 +83,16 @@ class BalanceFeed(Feed[Balances]):
 class TradeFeed(Feed[Trade]):
     """Trades are read from ccxt's per-symbol cache, not from ``watch_trades``' answer:
     ccxt's "new updates" counter is shared by every caller of the client, so two streams
-    (or a stream and the paper feed) would take each other's trades."""
+    (or a stream and the paper feed) would take each other's trades.
+
+    After a reconnect the venue's recent trades (``fetch_trades``) fill what was missed, as
+    far as they reach back; where they do not reach the last trade delivered, the stream
+    notes a :class:`~adapters.streams.feed.Gap` (log line and ``Watch.gaps``)."""
 
     stream = Stream.TRADES
+
+    #: Ids of the trades delivered last, to drop what the venue sends again.
+    _RECENT = 1000
 
     def __init__(self, ex: StreamHost, symbol: str | None, **kw: Any) -> None:
         super().__init__(ex, symbol, **kw)
@@ -91,6 +100,7 @@ class TradeFeed(Feed[Trade]):
         self._after_reconnect = False
         self._last_ts: int | None = None
         self._last_keys: set[Any] = set()
+        self._recent: dict[str, None] = {}
 
     async def _watch(self) -> Any:
         return await self.client.watch_trades(self.symbol)
@@ -111,35 +121,77 @@ class TradeFeed(Feed[Trade]):
         # A venue may send recent trades again after a (re)subscription.
         self._after_reconnect = True
 
-    def _collect(self, raw: Any) -> list[Trade]:
+    async def _backfill(self) -> list[Trade]:
+        self._after_reconnect = True  # the venue may send recent trades again
+        last, last_id = self._last_ts, next(reversed(self._recent), None)
+        if last is None or self.symbol is None:
+            return []  # nothing delivered yet: nothing to continue from
+        try:
+            trades = await self.ex.fetch_trades(self.symbol, since=last - last % 1000)
+        except FATAL:
+            raise
+        except AdapterError as exc:
+            self._note_gap(Gap(last, None, f"fetch_trades failed: {type(exc).__name__}"))
+            return []
+        # The answer covers the gap only if it reaches back to the last trade delivered.
+        if last_id is not None:
+            covered = any(t.id == last_id for t in trades)
+        else:
+            covered = any(t.timestamp is not None and t.timestamp <= last for t in trades)
+        if not covered:
+            oldest = min((t.timestamp for t in trades if t.timestamp is not None), default=None)
+            self._note_gap(Gap(last, oldest, "the venue's recent trades (fetch_trades) do "
+                               "not reach back to the last trade delivered"))  # fmt: skip
+        # REST times may be whole seconds: anything from the last trade's second on counts.
+        start = last - last % 1000
+        fresh = sorted(
+            (t for t in trades
+             if t.timestamp is not None and t.timestamp >= start and not self._seen(t)),
+            key=lambda t: (t.timestamp or 0, t.id or ""),
+        )  # fmt: skip
+        for t in fresh:
+            self._note(t)
+        return fresh
 
+    def _collect(self, raw: Any) -> list[Trade]:
         fresh = _appended_since(self._cache() or raw, self._last, self.describe())
         if not fresh:
             return []
         self._last = fresh[-1]
+        trades = read_answer(
+            self.ex.id, "watch_trades", lambda: [trade_from_ccxt(t) for t in fresh]
+        )
         if self._after_reconnect:
-            fresh = [t for t in fresh if not self._seen(t)]
-            if fresh:
+            trades = [t for t in trades if not self._seen(t)]
+            if trades:
                 self._after_reconnect = False
-        for t in fresh:
+        for t in trades:
             self._note(t)
-        return read_answer(self.ex.id, "watch_trades", lambda: [trade_from_ccxt(t) for t in fresh])
+        return trades
 
-    def _note(self, trade: Any) -> None:
-        ts = trade.get("timestamp")
-        if ts != self._last_ts:
-            self._last_ts, self._last_keys = ts, set()
-        self._last_keys.add(_trade_key(trade))
+    def _note(self, trade: Trade) -> None:
+        if trade.id is not None:
+            self._recent[trade.id] = None
+            if len(self._recent) > self._RECENT:
+                del self._recent[next(iter(self._recent))]
+        if trade.timestamp is None:
+            return
+        if self._last_ts is None or trade.timestamp > self._last_ts:
+            self._last_ts, self._last_keys = trade.timestamp, set()
+        if trade.timestamp == self._last_ts:
+            self._last_keys.add(_trade_key(trade))
 
-    def _seen(self, trade: Any) -> bool:
-        ts, last = trade.get("timestamp"), self._last_ts
+    def _seen(self, trade: Trade) -> bool:
+        if trade.id is not None:
+            return trade.id in self._recent
+        ts, last = trade.timestamp, self._last_ts
         if ts is None or last is None:
             return False
         return bool(ts < last or (ts == last and _trade_key(trade) in self._last_keys))
 
 
-def _trade_key(trade: Any) -> Any:
-    return trade.get("id") or (trade.get("side"), trade.get("price"), trade.get("amount"))
+def _trade_key(trade: Trade) -> Any:
+    return trade.id or (trade.side, trade.price, trade.amount)
 
 
 def _appended_since(cache: Any, last: Any, what: str) -> list[Any]:
@@ -202,11 +254,20 @@ class _Changes:
 
 
 class OrderFeed(Feed[Order]):
+    """After a reconnect, the open orders and every order delivered before the drop that was
+    not final are fetched over REST; each whose state changed is delivered once, before
+    the live updates."""
+
     stream = Stream.ORDERS
+    early_catch_up = True
 
     def __init__(self, ex: StreamHost, symbol: str | None, **kw: Any) -> None:
         super().__init__(ex, symbol, **kw)
         self._changes = _Changes(once=False)
+        #: Orders delivered and not final: their last state, to compare after a reconnect.
+        self._open: dict[str, Order] = {}
+        #: States delivered from a backfill, so the same state arriving live is not repeated.
+        self._backfilled: dict[str, tuple[Any, ...]] = {}
 
     def _ccxt_symbol(self) -> str | None:
         # BitMart: one subscription for all markets (filtered here), shared with the fills.
@@ -221,24 +282,74 @@ class OrderFeed(Feed[Order]):
     def _pending(self) -> bool:
         return self._changes.pending(getattr(self.client, "orders", None))
 
-    def _collect(self, raw: Any) -> list[Order]:
+    async def _backfill(self) -> list[Order]:
+        found = {o.id: o for o in await self.ex.fetch_open_orders(self.symbol) if self._wanted(o)}
+        for order_id, known in list(self._open.items()):
+            if order_id not in found:  # closed (or changed) while the stream was away
+                found[order_id] = await self.ex.fetch_order(order_id, known.symbol)
+        changed = []
+        for order in found.values():
+            before = self._open.get(order.id)
+            if before is None and (_updated(order) or 0) < self._started_ms:
+                continue  # open since before this stream started: not a change it missed
+            if before is not None and _state(before) == _state(order):
+                continue
+            changed.append(order)
+        changed.sort(key=lambda o: (_updated(o) or 0, o.id))
+        for order in changed:
+            self._backfilled[order.id] = _state(order)
+            self._track(order)
+        return changed
 
+    def _collect(self, raw: Any) -> list[Order]:
         cache = getattr(self.client, "orders", None)
         changed = self._changes.take(cache if cache is not None else raw)
-        wanted = [o for o in changed if self.symbol is None or o.get("symbol") == self.symbol]
-        return read_answer(
+        orders = read_answer(
             self.ex.id,
             "watch_orders",
-            lambda: [order_from_ccxt(o, venue=self.ex.venue) for o in wanted],
+            lambda: [order_from_ccxt(o, venue=self.ex.venue) for o in changed],
         )
+        out = []
+        for order in orders:
+            if not self._wanted(order):
+                continue
+            if self._backfilled.pop(order.id, None) == _state(order):
+                continue  # already delivered by the backfill
+            self._track(order)
+            out.append(order)
+        return out
+
+    def _wanted(self, order: Order) -> bool:
+        return self.symbol is None or order.symbol == self.symbol
+
+    def _track(self, order: Order) -> None:
+        if order.status.is_final:
+            self._open.pop(order.id, None)
+        else:
+            self._open[order.id] = order
+
+
+def _state(order: Order) -> tuple[Any, ...]:
+    return (order.status, order.filled, order.remaining)
+
+
+def _updated(order: Order) -> int | None:
+    return order.last_update_timestamp or order.timestamp
 
 
 class FillFeed(Feed[Fill]):
+    """After a reconnect, the account's fills since the last one delivered are fetched over
+    REST (``fetch_my_trades``); each one not delivered yet comes once, oldest first, before
+    the live fills. Fills are matched by id: the venues give an execution the same id in
+    their REST and WebSocket answers."""
+
     stream = Stream.MY_TRADES
+    early_catch_up = True
 
     def __init__(self, ex: StreamHost, symbol: str | None, **kw: Any) -> None:
         super().__init__(ex, symbol, **kw)
         self._changes = _Changes(once=True)
+        self._last_ts: int | None = None
 
     async def _watch(self) -> Any:
         per_market = self.ex.venue.private_streams_per_market
@@ -250,14 +361,37 @@ class FillFeed(Feed[Fill]):
     def _pending(self) -> bool:
         return self._changes.pending(getattr(self.client, "myTrades", None))
 
-    def _collect(self, raw: Any) -> list[Fill]:
+    async def _backfill(self) -> list[Fill]:
+        since = self._last_ts if self._last_ts is not None else self._started_ms
+        fills = await self.ex.fetch_my_trades(self.symbol, since=since)
+        seen = self._changes.seen
+        missed = sorted(
+            (f for f in fills
+             if f.id not in seen and self._wanted(f) and (f.timestamp or since) >= since),
+            key=lambda f: (f.timestamp or 0, f.id),
+        )  # fmt: skip
+        for fill in missed:
+            seen[fill.id] = _BACKFILLED
+        self._advance(missed)
+        return missed
 
+    def _collect(self, raw: Any) -> list[Fill]:
         cache = getattr(self.client, "myTrades", None)
         changed = self._changes.take(cache if cache is not None else raw)
-        wanted = [t for t in changed if self.symbol is None or t.get("symbol") == self.symbol]
-        return read_answer(
-            self.ex.id, "watch_my_trades", lambda: [fill_from_ccxt(t) for t in wanted]
+        fills = read_answer(
+            self.ex.id, "watch_my_trades", lambda: [fill_from_ccxt(t) for t in changed]
         )
+        wanted = [f for f in fills if self._wanted(f)]
+        self._advance(wanted)
+        return wanted
+
+    def _wanted(self, fill: Fill) -> bool:
+        return self.symbol is None or fill.symbol == self.symbol
+
+    def _advance(self, fills: list[Fill]) -> None:
+        stamps = [f.timestamp for f in fills if f.timestamp is not None]
+        if stamps:
+            self._last_ts = max(stamps + ([self._last_ts] if self._last_ts is not None else []))
 
 
 class CandleFeed(Feed[Candle]):
