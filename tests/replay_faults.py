@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from adapters.replay import Recording, ReplayServer, RestHandler, RestResponse, ResumeHook
+from adapters.replay import Frame, Recording, ReplayServer, RestHandler, RestResponse, ResumeHook
 from adapters.venues import get_venue
 
 __all__ = ["FaultyReplayServer", "seeded_drop_points", "venue_resume"]
@@ -38,7 +38,10 @@ class FaultyReplayServer(ReplayServer):
     ``drop_after`` closes the connection right after delivering the server frame with that
     index (counting ``recv`` lines from 0; each index drops once) and ``drop_mode`` says how:
     ``"close"`` sends a close frame, ``"abort"`` cuts the TCP connection like a network
-    failure. ``silent_after`` stops all output, pongs included, after that index;
+    failure. ``lost_per_drop`` makes the venue publish that many data frames while the
+    client is away: the next connection starts after them, and :attr:`missed` lists them
+    (a REST route can serve them, as a venue's history would). ``silent_after`` stops all
+    output, pongs included, after that index;
     :meth:`go_silent` / :meth:`resume_sending` do it by hand. ``answer_pings=False`` leaves
     client pings unanswered. :attr:`refuse` rejects WebSocket handshakes with HTTP 503;
     :meth:`stop_listening` closes the listening socket until :meth:`start_listening`.
@@ -57,6 +60,7 @@ class FaultyReplayServer(ReplayServer):
         resume: ResumeHook | Literal["auto"] | None = "auto",
         auto_reply: Mapping[str, str] | None = None,
         answer_pings: bool = True,
+        lost_per_drop: int = 0,
     ) -> None:
         super().__init__(
             recording,
@@ -74,6 +78,9 @@ class FaultyReplayServer(ReplayServer):
             self._drop_after = frozenset(drop_after)
         self._dropped: set[tuple[str, int]] = set()
         self.drop_mode: Literal["close", "abort"] = drop_mode
+        self.lost_per_drop = lost_per_drop
+        #: Data frames published while no client was connected (see ``lost_per_drop``).
+        self.missed: list[Frame] = []
         self._silent_after = silent_after
         self.answer_pings = answer_pings
         #: When True, WebSocket handshakes are rejected with HTTP 503 (REST still answers).
@@ -137,9 +144,28 @@ class FaultyReplayServer(ReplayServer):
         key = (stream.path, recv_index)
         if recv_index in self._drop_after and key not in self._dropped:
             self._dropped.add(key)
+            self._publish_while_away(stream)  # first: closing may cancel this task
             await self._close_connection(conn)
             return True
         return False
+
+    def _publish_while_away(self, stream: Any) -> None:
+        # Data frames skipped by moving the stream's cursor past them: the next connection
+        # joins after them, as it would join a live feed that went on without it.
+        index, lost = stream.cursor, 0
+        while lost < self.lost_per_drop and index < len(stream.classified):
+            frame, reply = stream.classified[index]
+            if frame.dir == "sent":
+                break  # the next connection must still say it
+            if not reply:
+                self.missed.append(frame)
+                lost += 1
+            index += 1
+        stream.cursor = index
+
+    def published_data(self) -> list[Frame]:
+        """Data frames the venue published so far: delivered, or missed while away."""
+        return [*self.delivered_data(), *self.missed]
 
     async def _close_connection(self, conn: Any) -> None:
         if self.drop_mode != "abort":
