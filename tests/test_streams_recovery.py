@@ -19,6 +19,7 @@ import pytest
 from adapters.enums import OrderStatus
 from adapters.models import Fill, Trade
 from adapters.replay import Frame, Recording, ReplayServer, RestRequest, RestResponse
+from adapters.streams.feeds import FillFeed
 
 from .replay_faults import FaultyReplayServer
 from .streams_support import FAST, bitstamp_rest, point, recording, take, take_until
@@ -114,6 +115,28 @@ async def test_bitstamp_every_fill_exactly_once_across_drops(
     assert [f.timestamp for f in fills] == sorted(f.timestamp or 0 for f in fills)
 
 
+async def test_without_the_backfill_the_fills_lost_on_the_websocket_stay_lost(
+    make_exchange: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Guard for the tests around it: the fills published while the client was away never
+    come over the WebSocket, so recovering them is the REST backfill's doing."""
+
+    async def nothing(self: FillFeed) -> list[Fill]:
+        return []
+
+    monkeypatch.setattr(FillFeed, "_backfill", nothing)
+    count = 10
+    session = bitstamp_fill_session(count)
+    rest = bitstamp_rest({"POST /api/v2/user_transactions/ltcusd/": bitstamp_history})
+    async with FaultyReplayServer(
+        session, rest=rest, drop_after=2, lost_per_drop=3, resume=None
+    ) as srv:
+        ex = point(make_exchange("bitstamp"), srv, FAST)
+        fills = await take(ex.watch_my_trades("LTC/USD"), count - 3, within=10.0)
+    lost = {str(f.json()["data"]["id"]) for f in srv.missed}
+    assert len(lost) == 3 and not lost & {f.id for f in fills}
+
+
 async def test_bitstamp_quiet_account_gets_missed_fills_without_a_new_one(
     make_exchange: Make,
 ) -> None:
@@ -130,6 +153,76 @@ async def test_bitstamp_quiet_account_gets_missed_fills_without_a_new_one(
         fills = await take(ex.watch_my_trades("LTC/USD"), count, within=10.0)
     assert [f.id for f in fills] == [str(f.json()["data"]["id"]) for f in session.frames[-count:]]
     assert len(srv.missed) == 3
+
+
+# --------------------------------------------------------------------------------------------
+# BitMart fills: spot/user/orders frames (one per execution) and POST /spot/v4/query/trades
+
+
+def bitmart_fill_session(count: int) -> Recording:
+    """``login_user_orders`` with its one captured order update repeated ``count`` times:
+    each copy is the next execution (``detail_id`` + 1) 250 ms later (``last_fill_time``,
+    ``update_time``); every other field as captured."""
+    rec = recording("bitmart", "login_user_orders")
+    head = [f for f in rec.frames if f.dir == "sent" or '"event"' in f.decoded_text()]
+    frame = next(f.json() for f in rec.frames if f.dir == "recv" and '"table"' in f.decoded_text())
+    update = frame["data"][0]
+    fills = []
+    for i in range(count):
+        obj = copy.deepcopy(frame)
+        data = obj["data"][0]
+        data["detail_id"] = str(int(update["detail_id"]) + i)
+        data["last_fill_time"] = str(int(update["last_fill_time"]) + i * 250)
+        data["update_time"] = data["last_fill_time"]
+        fills.append(Frame.recv_json(obj))
+    return Recording(frames=[*head, *fills], meta=dict(rec.meta))
+
+
+def account_trade(data: dict[str, Any]) -> dict[str, Any]:
+    """An execution of a ``spot/user/orders`` frame as a row of BitMart's account trade
+    list, in the shape of the reference capture ``query_trades.json`` (same trade id)."""
+    price, size = data["last_fill_price"], data["last_fill_count"]
+    return {
+        "tradeId": data["detail_id"], "orderId": data["order_id"],
+        "clientOrderId": data["client_order_id"], "symbol": data["symbol"],
+        "side": data["side"], "orderMode": data["order_mode"], "type": data["type"],
+        "price": price, "size": size, "notional": f"{float(price) * float(size):.8f}",
+        "fee": "0.00000000", "feeCoinName": "USDT",
+        "tradeRole": "maker" if data["exec_type"] == "M" else "taker",
+        "createTime": data["last_fill_time"], "updateTime": data["last_fill_time"],
+    }  # fmt: skip
+
+
+def bitmart_history(server: ReplayServer, request: RestRequest) -> RestResponse:
+    assert isinstance(server, FaultyReplayServer)
+    rows = [account_trade(f.json()["data"][0]) for f in server.published_data()]
+    rows.sort(key=lambda r: int(r["createTime"]), reverse=True)
+    return RestResponse(200, {"code": 1000, "message": "success", "trace": "replay",
+                              "data": rows})  # fmt: skip
+
+
+async def test_bitmart_every_fill_exactly_once_across_drops(
+    make_exchange: Make, capsys: pytest.CaptureFixture[str]
+) -> None:
+    count, lost, drops = 40, 3, 5
+    session = bitmart_fill_session(count)
+    # recv indices 0 and 1 are the login and subscribe acks
+    points = [3 + 7 * i for i in range(drops)]
+    async with FaultyReplayServer(
+        session, rest={"POST /spot/v4/query/trades": bitmart_history}, drop_after=points,
+        lost_per_drop=lost, resume=None,
+    ) as srv:  # fmt: skip
+        ex = point(make_exchange("bitmart"), srv, FAST)
+        fills = await take(ex.watch_my_trades(), count, within=20.0)
+        connections, missed = srv.connection_count, len(srv.missed)
+    expected = [f.json()["data"][0]["detail_id"] for f in session.frames
+                if f.dir == "recv" and '"table"' in f.decoded_text()]  # fmt: skip
+    ids = [f.id for f in fills]
+    report(capsys, f"[bitmart] watch_my_trades across {drops} injected drops: {len(set(ids))}"
+           f"/{count} fills delivered, duplicates {sum(n - 1 for n in Counter(ids).values())}, "
+           f"{missed} missed on the WebSocket, connections {connections}")  # fmt: skip
+    assert ids == expected
+    assert missed == drops * lost and connections == drops + 1
 
 
 # --------------------------------------------------------------------------------------------
