@@ -340,8 +340,9 @@ def _updated(order: Order) -> int | None:
 class FillFeed(Feed[Fill]):
     """After a reconnect, the account's fills since the last one delivered are fetched over
     REST (``fetch_my_trades``); each one not delivered yet comes once, oldest first, before
-    the live fills. Fills are matched by id: the venues give an execution the same id in
-    their REST and WebSocket answers."""
+    the live fills. Fills are matched by id, which assumes a venue gives an execution the
+    same id in its REST and WebSocket answers (Bitstamp ``id``, BitMart ``tradeId`` /
+    ``detail_id``)."""
 
     stream = Stream.MY_TRADES
     early_catch_up = True
