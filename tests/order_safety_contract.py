@@ -50,7 +50,7 @@ def report(capsys: pytest.CaptureFixture[str], text: str) -> None:
 
 #: Lookups for a few tenths of a second: longer than the fake venue's ``late`` (so a late
 #: order is still seen), short enough that an unknown outcome costs little test time.
-WINDOW = 0.6
+WINDOW = 0.45
 
 
 async def stop_venue(venue: FakeVenue) -> int:
@@ -106,7 +106,7 @@ class OrderSafetyContract:
         )  # fmt: skip
         async with FakeVenue(
             exchange_id, seed=20261122, fault_rate=0.3, fault_kinds=ORDER_FAULTS,
-            fault_groups=("create", "query"), delay=0.25, late=0.3, unique_client_ids=False,
+            fault_groups=("create", "query"), delay=0.25, late=0.25, unique_client_ids=False,
         ) as venue:  # fmt: skip
             ex = venue.exchange(policy=policy, timeout_ms=150)
             started = time.monotonic()
