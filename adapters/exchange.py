@@ -419,28 +419,15 @@ class Exchange:
         Steps: request validation (by the model) -> capability check -> market rules ->
         venue translation -> client order id -> ccxt call -> typed ``Order``.
 
-        The order's client order id is ``request.client_order_id``, fixed before anything is
-        sent. The same request (same client order id) is sent again, at most
-        ``retry.order_attempts`` sends in all, only when a send provably placed nothing:
-
-        - the connection failed before the request was written (refused, DNS, TLS handshake,
-          connect timeout): after the backoff;
-        - the venue answered with a rate limit: after its ``Retry-After`` (or the backoff).
-
-        Any other failure (a timeout after the request was written, a dropped connection, a
-        5xx, an unreadable answer) may hide a placed order: a loaded venue can act after the
-        client gave up. Then the adapter waits ``retry.settle`` seconds and asks the venue for
-        the client order id, with backoff, until ``retry.order_lookup_window`` seconds have
-        passed:
-
-        - found: that order is returned;
-        - not found by then, or the venue cannot be asked: :class:`OrderOutcomeUnknown`
-          carrying ``client_order_id``, for :meth:`fetch_order_by_client_id` later.
-
-        "Client order id already exists" means the venue holds an order under this id: it
-        is looked up the same way and returned (:class:`OrderRejected` if it is a different
-        order). A cancelled task leaves the outcome unknown in the same way; the request's
-        ``client_order_id`` reconciles it.
+        The client order id is ``request.client_order_id``, fixed before anything is sent.
+        The same request is sent again (at most ``retry.order_attempts`` sends) only when a
+        send provably placed nothing: the connection failed before the request was written,
+        or the venue answered with a rate limit. After any other failure the order may exist
+        (a loaded venue acts late), so the venue is asked for the client order id, with
+        backoff, for ``retry.order_lookup_window`` seconds: found, it is returned; else
+        :class:`OrderOutcomeUnknown` names it for :meth:`fetch_order_by_client_id`. "Client
+        order id already exists" is looked up the same way (:class:`OrderRejected` if it
+        names a different order). A cancelled call is reconciled by the same id.
         """
         market = await self.validate_order(request)
         # The market's own spelling reaches ccxt ("eth/usd" is sent as ETH/USD).
