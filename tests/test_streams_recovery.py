@@ -9,6 +9,7 @@ venue's history endpoints would. Every wait is bounded.
 from __future__ import annotations
 
 import copy
+import json
 import time
 from collections import Counter
 from typing import Any
@@ -383,6 +384,103 @@ async def test_bitstamp_orders_changed_while_away_come_once_before_live_ones(
     ]
     # Then live again; ccxt keeps one entry per order, so "C created" and "C deleted"
     # arriving in one read may show as the last state only.
+    assert seen[3:] in ([(c, OrderStatus.OPEN), (c, OrderStatus.CANCELED)],
+                        [(c, OrderStatus.CANCELED)])  # fmt: skip
+    assert len(srv.missed) == 2
+
+
+# --------------------------------------------------------------------------------------------
+# BitMart orders: spot/user/orders frames; /spot/v4/query/open-orders and /query/order
+
+
+def bitmart_order_frames(started: float) -> tuple[Recording, list[tuple[str, str]]]:
+    """``login_user_orders`` with its one captured update turned into a little order
+    history: limit orders A, B and C are placed (``order_state`` "new") and cancelled
+    ("canceled"), one id and one second apart, timed from ``started`` (nothing filled;
+    every other field as captured). Returns the session and its (state, id) list."""
+    rec = recording("bitmart", "login_user_orders")
+    head = [f for f in rec.frames if f.dir == "sent" or '"event"' in f.decoded_text()]
+    frame = next(f.json() for f in rec.frames if f.dir == "recv" and '"table"' in f.decoded_text())
+    base = int(frame["data"][0]["order_id"])
+    script = [("new", "A"), ("canceled", "A"), ("new", "B"), ("new", "C"), ("canceled", "C")]
+    frames, events = [], []
+    for i, (state, name) in enumerate(script):
+        obj = copy.deepcopy(frame)
+        data = obj["data"][0]
+        order_id = str(base + "ABC".index(name))
+        ms = str(int((started + 1 + "ABC".index(name)) * 1000))
+        data.update(order_id=order_id, client_order_id=f"order{order_id}", type="limit",
+                    order_state=state, filled_size="0.0000000000",
+                    filled_notional="0.0000000000", create_time=ms,
+                    update_time=str(int((started + 1 + i) * 1000)))  # fmt: skip
+        frames.append(Frame.recv_json(obj))
+        events.append((state, order_id))
+    return Recording(frames=[*head, *frames], meta=dict(rec.meta)), events
+
+
+def bitmart_order_routes(frames: list[Frame]) -> dict[str, Any]:
+    """Open orders and the order query answered from the frames published so far, in the
+    shapes of the reference captures ``query_open_orders.json`` / ``query_order_new.json``."""
+
+    def row(data: dict[str, Any]) -> dict[str, Any]:
+        return {"orderId": data["order_id"], "clientOrderId": data["client_order_id"],
+                "symbol": data["symbol"], "side": data["side"], "orderMode": "spot",
+                "type": data["type"], "state": data["order_state"], "price": data["price"],
+                "priceAvg": "0.00", "size": data["size"], "filledSize": data["filled_size"],
+                "notional": "0.00000000", "filledNotional": "0.00000000",
+                "createTime": int(data["create_time"]),
+                "updateTime": int(data["update_time"])}  # fmt: skip
+
+    def latest(server: ReplayServer) -> dict[str, dict[str, Any]]:
+        assert isinstance(server, FaultyReplayServer)
+        state: dict[str, dict[str, Any]] = {}
+        for f in sorted(server.published_data(), key=frames.index):
+            data = f.json()["data"][0]
+            state[data["order_id"]] = data
+        return state
+
+    def envelope(data: Any) -> RestResponse:
+        return RestResponse(200, {"code": 1000, "message": "success", "data": data,
+                                  "trace": "replay"})  # fmt: skip
+
+    def open_orders(server: ReplayServer, request: RestRequest) -> RestResponse:
+        return envelope([row(d) for d in latest(server).values() if d["order_state"] == "new"])
+
+    def query_order(server: ReplayServer, request: RestRequest) -> RestResponse:
+        data = latest(server).get(json.loads(request.body).get("orderId"))
+        if data is None:
+            return RestResponse(400, {"message": "Order Id not found", "code": 50005,
+                                      "trace": "replay", "data": {}})  # fmt: skip
+        return envelope(row(data))
+
+    return {"POST /spot/v4/query/open-orders": open_orders,
+            "POST /spot/v4/query/order": query_order}  # fmt: skip
+
+
+async def test_bitmart_orders_changed_while_away_come_once_before_live_ones(
+    make_exchange: Make,
+) -> None:
+    session, events = bitmart_order_frames(time.time())
+    data_frames = [f for f in session.frames if f.dir == "recv" and '"table"' in f.decoded_text()]
+    # recv indices 0 and 1 are the login and subscribe acks; drop after "A new".
+    async with FaultyReplayServer(
+        session, rest=bitmart_order_routes(data_frames), drop_after=2, lost_per_drop=2,
+        resume=None,
+    ) as srv:  # fmt: skip
+        ex = point(make_exchange("bitmart"), srv, FAST)
+        a, b, c = (events[i][1] for i in (0, 2, 3))
+        orders = await take_until(
+            ex.watch_orders(),
+            lambda o: o.id == c and o.status is OrderStatus.CANCELED,
+            limit=10,
+            within=10.0,
+        )
+    seen = [(o.id, o.status) for o in orders]
+    assert seen[:3] == [
+        (a, OrderStatus.OPEN),  # live
+        (a, OrderStatus.CANCELED),  # backfilled: cancelled while away
+        (b, OrderStatus.OPEN),  # backfilled: placed while away
+    ]
     assert seen[3:] in ([(c, OrderStatus.OPEN), (c, OrderStatus.CANCELED)],
                         [(c, OrderStatus.CANCELED)])  # fmt: skip
     assert len(srv.missed) == 2
