@@ -19,18 +19,18 @@ import contextlib
 import csv
 import io
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from enum import Enum
+from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any, Literal, TypeVar
+from typing import IO, Any, Literal
 
-from ..enums import OrderStatus, OrderType, Side
+from ..enums import OrderStatus
 from ..errors import AdapterError, InsufficientFunds
 from ..inputs import parse_currency, parse_decimal
-from .engine import BalanceState, EngineResult, FillRecord, Liquidity, OrderState
+from . import ledger_rows as codec
+from .engine import BalanceState, EngineResult, FillRecord, OrderState
 
 __all__ = [
     "FILL_CSV_COLUMNS",
@@ -143,10 +143,6 @@ def _take_lock(path: Path) -> IO[bytes] | None:
     return handle
 
 
-class _BadValue(ValueError):
-    """A stored value that does not parse; :meth:`Ledger._guard` names the file."""
-
-
 # SQLite's primary result codes (https://www.sqlite.org/rescode.html).
 _SQLITE_ERROR, _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_CORRUPT, _SQLITE_NOTADB = 1, 5, 6, 11, 26
 _SQLITE_PERM, _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_FULL, _SQLITE_CANTOPEN = 3, 8, 10, 13, 14
@@ -155,7 +151,7 @@ _SQLITE_PERM, _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_FULL, _SQLITE_CANTOPEN = 
 def _translate(exc: BaseException, path: str, doing: str) -> LedgerError:
     """The typed error for a failure while ``doing`` something with the ledger at ``path``."""
     where = f"ledger {path}: cannot {doing}"
-    if isinstance(exc, _BadValue):
+    if isinstance(exc, codec.BadValue):
         return LedgerDamaged(
             f"{where}: it is damaged ({exc}); restore it from a backup or move it away "
             "to start the account over"
@@ -343,12 +339,12 @@ class Ledger:
             if result.orders:
                 db.executemany(
                     "INSERT OR REPLACE INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    [_order_row(o) for o in result.orders],
+                    [codec.order_row(o) for o in result.orders],
                 )
             if result.fills:
                 db.executemany(
                     "INSERT INTO fills VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    [_fill_row(f) for f in result.fills],
+                    [codec.fill_row(f) for f in result.fills],
                 )
             if result.balances:
                 db.executemany(
@@ -413,11 +409,11 @@ class Ledger:
         """Balances, open orders and counters, as a restart needs them."""
         with self._guard("read its state"):
             meta = self._meta()
-            counters = (_count(meta, "order_seq"), _count(meta, "fill_seq"))
+            counters = (codec.count(meta, "order_seq"), codec.count(meta, "fill_seq"))
             # An order whose status is unknown is neither open nor final: a restart would
             # silently drop it. The statuses are indexed, so this reads no order row.
             for (status,) in self._db.execute("SELECT DISTINCT status FROM orders"):
-                _member(OrderStatus, status, "orders.status")
+                codec.member(OrderStatus, status, "orders.status")
         return LedgerState(
             balances=tuple(self.balances()),
             open_orders=tuple(self.orders(open_only=True)),
@@ -432,7 +428,9 @@ class Ledger:
             ).fetchall()
             return [
                 BalanceState(
-                    c, _num(t, f"balances.total of {c}"), _num(lk, f"balances.locked of {c}")
+                    c,
+                    codec.num(t, f"balances.total of {c}"),
+                    codec.num(lk, f"balances.locked of {c}"),
                 )
                 for c, t, lk in rows
             ]
@@ -441,7 +439,7 @@ class Ledger:
         """Every deposit (and fund/withdrawal) as ``(currency, amount)``, oldest first."""
         with self._guard("read its deposits"):
             rows = self._db.execute("SELECT currency, amount FROM deposits ORDER BY seq")
-            return [(c, _num(a, "deposits.amount")) for c, a in rows]
+            return [(c, codec.num(a, "deposits.amount")) for c, a in rows]
 
     def order(self, order_id: str) -> OrderState | None:
         """One order by id, or None."""
@@ -449,7 +447,7 @@ class Ledger:
             row = self._db.execute(
                 f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id = ?", (order_id,)
             ).fetchone()
-            return None if row is None else _order_from_row(row)
+            return None if row is None else codec.order_from_row(row)
 
     def order_by_client_id(self, client_order_id: str) -> OrderState | None:
         """The latest order with this client order id, or None."""
@@ -459,7 +457,7 @@ class Ledger:
                 "ORDER BY created DESC, rowid DESC",
                 (client_order_id,),
             ).fetchone()
-            return None if row is None else _order_from_row(row)
+            return None if row is None else codec.order_from_row(row)
 
     def orders(self, *, open_only: bool = False, symbol: str | None = None) -> list[OrderState]:
         """Orders, oldest first (by creation time, then by id number)."""
@@ -476,7 +474,7 @@ class Ledger:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY created, length(id), id"
         with self._guard("read its orders"):
-            return [_order_from_row(r) for r in self._db.execute(sql, args)]
+            return [codec.order_from_row(r) for r in self._db.execute(sql, args)]
 
     def fills(
         self,
@@ -501,14 +499,14 @@ class Ledger:
         if where:
             sql += " WHERE " + " AND ".join(where)
         with self._guard("read its fills"):
-            rows = [_fill_from_row(r) for r in self._db.execute(sql + " ORDER BY seq", args)]
+            rows = [codec.fill_from_row(r) for r in self._db.execute(sql + " ORDER BY seq", args)]
         return rows[-limit:] if limit else rows
 
     def iter_fills(self) -> Iterator[FillRecord]:
         """Every fill, oldest first, without loading them all at once."""
         with self._guard("read its fills"):
             for row in self._db.execute(f"SELECT {_FILL_COLUMNS} FROM fills ORDER BY seq"):
-                yield _fill_from_row(row)
+                yield codec.fill_from_row(row)
 
     def export_fills_csv(self, target: str | Path | IO[str]) -> int:
         """Write every fill as CSV (header :data:`FILL_CSV_COLUMNS`); returns the row count.
@@ -539,7 +537,7 @@ class Ledger:
         writer.writerow(FILL_CSV_COLUMNS)
         count = 0
         for fill in self.iter_fills():
-            writer.writerow(_fill_row(fill))
+            writer.writerow(codec.fill_row(fill))
             count += 1
         return count
 
@@ -548,7 +546,7 @@ class Ledger:
         """Turn SQLite, OS and row-parsing failures into the typed :class:`LedgerError`."""
         try:
             yield
-        except (sqlite3.Error, OSError, _BadValue) as exc:
+        except (sqlite3.Error, OSError, codec.BadValue) as exc:
             raise _translate(exc, self.path, doing) from exc
 
     @contextmanager
@@ -622,137 +620,11 @@ class Ledger:
             return BalanceState(currency, Decimal(0), Decimal(0))
         return BalanceState(
             currency,
-            _num(row[0], f"balances.total of {currency}"),
-            _num(row[1], f"balances.locked of {currency}"),
+            codec.num(row[0], f"balances.total of {currency}"),
+            codec.num(row[1], f"balances.locked of {currency}"),
         )
 
 
 def _connect(target: str, *, uri: bool = False) -> sqlite3.Connection:
     # isolation_level=None: transactions are opened explicitly, one per event.
     return sqlite3.connect(target, isolation_level=None, check_same_thread=False, uri=uri)
-
-
-def _num(value: Any, column: str) -> Decimal:
-    """A stored amount: the decimal text this module writes, finite."""
-    if isinstance(value, str):
-        try:
-            number = Decimal(value)
-        except InvalidOperation:
-            pass
-        else:
-            if number.is_finite():
-                return number
-    raise _BadValue(f"{column} holds {value!r}, not a finite decimal number")
-
-
-_E = TypeVar("_E", bound=Enum)
-
-
-def _member(kind: type[_E], value: Any, column: str) -> _E:
-    try:
-        return kind(value)
-    except ValueError:
-        allowed = ", ".join(str(m.value) for m in kind)
-        raise _BadValue(f"{column} holds {value!r}, not one of {allowed}") from None
-
-
-def _int(value: Any, column: str) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    raise _BadValue(f"{column} holds {value!r}, not a whole number")
-
-
-def _count(meta: Mapping[str, str], key: str) -> int:
-    value = meta.get(key, "0")
-    if not value.isascii() or not value.isdigit():
-        raise _BadValue(f"meta.{key} holds {value!r}, not a count")
-    return int(value)
-
-
-def _opt(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
-
-
-def _order_row(o: OrderState) -> tuple[Any, ...]:
-    return (
-        o.id,
-        o.client_order_id,
-        o.symbol,
-        o.side.value,
-        o.type.value,
-        o.status.value,
-        _opt(o.price),
-        str(o.amount),
-        str(o.filled),
-        str(o.cost),
-        str(o.fee),
-        o.fee_currency,
-        o.created,
-        o.updated,
-        o.reason,
-        str(o.locked),
-        str(o.queue_ahead),
-    )
-
-
-def _order_from_row(r: Iterable[Any]) -> OrderState:
-    (oid, coid, symbol, side, otype, status, price, amount, filled, cost, fee, fee_cur,
-     created, updated, reason, locked, queue) = r  # fmt: skip
-    at = f"orders row {oid!r}:"
-    return OrderState(
-        id=oid,
-        client_order_id=coid,
-        symbol=symbol,
-        side=_member(Side, side, f"{at} side"),
-        type=_member(OrderType, otype, f"{at} type"),
-        status=_member(OrderStatus, status, f"{at} status"),
-        price=None if price is None else _num(price, f"{at} price"),
-        amount=_num(amount, f"{at} amount"),
-        filled=_num(filled, f"{at} filled"),
-        cost=_num(cost, f"{at} cost"),
-        fee=_num(fee, f"{at} fee"),
-        fee_currency=fee_cur,
-        created=_int(created, f"{at} created"),
-        updated=_int(updated, f"{at} updated"),
-        reason=reason,
-        locked=_num(locked, f"{at} locked"),
-        queue_ahead=_num(queue, f"{at} queue_ahead"),
-    )
-
-
-def _fill_row(f: FillRecord) -> tuple[Any, ...]:
-    return (
-        f.seq,
-        f.id,
-        f.order_id,
-        f.client_order_id,
-        f.symbol,
-        f.side.value,
-        str(f.price),
-        str(f.amount),
-        str(f.cost),
-        str(f.fee),
-        f.fee_currency,
-        f.liquidity.value,
-        f.timestamp,
-    )
-
-
-def _fill_from_row(r: Iterable[Any]) -> FillRecord:
-    seq, fid, oid, coid, symbol, side, price, amount, cost, fee, fee_cur, liq, ts = r
-    at = f"fills row {fid!r}:"
-    return FillRecord(
-        seq=_int(seq, f"{at} seq"),
-        id=fid,
-        order_id=oid,
-        client_order_id=coid,
-        symbol=symbol,
-        side=_member(Side, side, f"{at} side"),
-        price=_num(price, f"{at} price"),
-        amount=_num(amount, f"{at} amount"),
-        cost=_num(cost, f"{at} cost"),
-        fee=_num(fee, f"{at} fee"),
-        fee_currency=fee_cur,
-        liquidity=_member(Liquidity, liq, f"{at} liquidity"),
-        timestamp=_int(ts, f"{at} timestamp"),
-    )
