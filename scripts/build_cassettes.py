@@ -43,6 +43,9 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CASSETTE_ROOT = REPO_ROOT / "cassettes"
+# Public payloads found outside the shared reference, kept in the project with their source
+# in the same file format; a Reply names them as "payloads/<exchange>/<name>.json".
+PROJECT_PAYLOADS = REPO_ROOT / "scripts"
 README_PATH = CASSETTE_ROOT / "README.md"
 WS_HEADING = "## WebSocket recordings"
 
@@ -317,6 +320,28 @@ SPECS: tuple[Spec, ...] = (
         Reply("bitstamp/rest/user_transactions_trade.json"),
         same_request_as="fetch_my_trades('ETH/USDT', None, 10)",
         expected_from="fetch_my_trades('ETH/USDT', None, 10)",
+    ),
+    Spec(
+        "bitstamp",
+        "fetch_tickers",
+        "fetch_tickers",
+        (),
+        "/api/v2/ticker/",
+        Reply("payloads/bitstamp/ticker_all.json"),
+        notes=(
+            "Element from ccxt's fetch_tickers comment, wrapped in a list (see the payload's"
+            " note); no all-tickers capture exists in the reference.",
+        ),
+    ),
+    Spec(
+        "bitstamp",
+        "cancel_all_orders",
+        "cancel_all_orders",
+        ("BTC/USD",),
+        "/api/v2/cancel_all_orders/btcusd/",
+        Reply("bitstamp/rest/cancel_all_orders.json"),
+        same_request_as="cancel_all_orders('BTC/USD')",
+        expected_from="cancel_all_orders('BTC/USD')",
     ),
     Spec(
         "bitstamp",
@@ -626,6 +651,42 @@ SPECS: tuple[Spec, ...] = (
     ),
     Spec(
         "bitmart",
+        "fetch_tickers",
+        "fetch_tickers",
+        (),
+        "/spot/quotation/v3/tickers",
+        Reply("bitmart/rest/tickers.json"),
+        notes=(
+            "The one ticker row names AFIN_USDT, not a loaded market; ccxt keys it by the"
+            " symbol it derives from the id.",
+        ),
+    ),
+    Spec(
+        "bitmart",
+        "cancel_all_orders",
+        "cancel_all_orders",
+        ("BTC/USDT",),
+        "/spot/v4/cancel_all",
+        Reply("bitmart/rest/cancel_all.json"),
+        same_request_as="cancel_all_orders('BTC/USDT')",
+        expected_from="cancel_all_orders('BTC/USDT')",
+    ),
+    Spec(
+        "bitmart",
+        "fetch_closed_orders",
+        "fetch_closed_orders",
+        ("BTC/USDT", None, 1),
+        "/spot/v4/query/history-orders",
+        Reply("bitmart/rest/query_history_orders.json"),
+        expected_from="fetch_closed_orders('LTC/USDT', None, 1)",
+        expected_edits={"symbol": "BTC/USDT"},
+        notes=(
+            BM_ONLY_BTC.format(orig="LTC/USDT"),
+            "The response row names LTC_USDT; ccxt labels it BTC/USDT (the requested market wins).",
+        ),
+    ),
+    Spec(
+        "bitmart",
         "fetch_time",
         "fetch_time",
         (),
@@ -778,9 +839,13 @@ class Reference:
         return data
 
     def rest(self, rel: str) -> dict[str, Any]:
-        """The parsed ``<exchange>/rest/<name>.json`` file."""
+        """The parsed ``<exchange>/rest/<name>.json`` file (or ``payloads/...`` in the project)."""
         if rel not in self._cache:
-            self._cache[rel] = self._load_json(rel)
+            if rel.startswith("payloads/"):
+                with (PROJECT_PAYLOADS / rel).open(encoding="utf-8") as fh:
+                    self._cache[rel] = json.load(fh)
+            else:
+                self._cache[rel] = self._load_json(rel)
         return self._cache[rel]
 
     def ccxt_call(self, exchange: str, call: str) -> dict[str, Any]:
@@ -1112,6 +1177,9 @@ def readme_text(
         "  `json.dumps(..., separators=(',', ':'))` (values, types and key order kept), with a",
         "  `Content-Type: application/json` header. Each cassette lists its sources in a top-level",
         "  `sources:` key, which vcrpy ignores.",
+        "- **Project payloads**: a reference file named `payloads/<exchange>/<name>.json` is a",
+        "  public payload found outside the shared reference, kept in `scripts/payloads/` in the",
+        "  same format (its `source` and `note` say where it comes from and what was edited).",
         "- **BitMart markets** are loaded spot-only, as the adapter does (`fetch_markets` ->",
         "  `fetch_spot_markets`): `GET /account/v1/currencies` then",
         "  `GET /spot/v1/symbols/details`. The reference symbols list holds only `BTC_USDT`, so",
