@@ -87,6 +87,28 @@ class Market(_VenueModel):
     maker_fee: OptMoney = None
     taker_fee: OptMoney = None
 
+    def quantize_price(self, value: Decimal) -> Decimal:
+        """``value`` at this market's price precision (the decimals of ``price_increment``),
+        for display; unchanged when the market gives no increment."""
+        return _at_precision(value, self.price_increment)
+
+    def quantize_amount(self, value: Decimal) -> Decimal:
+        """``value`` at this market's amount precision (the decimals of
+        ``amount_increment``), for display; unchanged when the market gives none."""
+        return _at_precision(value, self.amount_increment)
+
+
+def _at_precision(value: Decimal, increment: Decimal | None) -> Decimal:
+    # ccxt's increments are floats ("1.0" for whole units): count the significant decimals.
+    exponent = increment.normalize().as_tuple().exponent if increment else None
+    if not isinstance(exponent, int):  # no increment, or NaN/Infinity
+        return value
+    exponent = min(exponent, 0)
+    try:
+        return value.quantize(Decimal(1).scaleb(exponent))
+    except ArithmeticError:  # more digits than the context holds: show it as it is
+        return value
+
 
 class TradingFee(_VenueModel):
     """The account's fee for one market, as fractions."""

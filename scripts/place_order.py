@@ -1,38 +1,93 @@
-"""Place a post-only buy well below the market, then cancel it.
+"""Place one order, show it, then cancel it (unless --keep).
 
-python scripts/place_order.py [EXCHANGE] [SYMBOL] [AMOUNT] [PRICE]
-Reads keys from .env (see .env.example). Add --paper to try it on the paper account.
+    python scripts/place_order.py bitstamp buy BTC/USD 0.001 --price 20000
+
+There is no default order: exchange, side, symbol and amount are required. A live order
+needs keys (environment or .env, see .env.example) and is sent only after you answer
+"yes" to the summary it prints (or pass --yes); with no answer (no terminal, end of
+input) nothing is sent. --paper places it on the paper-trading twin instead: no keys,
+no question. Every check that needs no order on the wire (capability table, symbol,
+increments, minimums, credentials) runs before the question.
 """
 
-import asyncio
+from __future__ import annotations
+
+import argparse
 import sys
 from decimal import Decimal
 
 from dotenv import load_dotenv
 
-from adapters import OrderRequest, OrderType, Side, open_exchange
+from adapters import AdapterError, OrderRequest, OrderStatus, supported_exchanges
+from adapters.sync import open_exchange
 
 
-async def main(exchange: str, symbol: str, amount: str, price: str, paper: bool) -> None:
-    request = OrderRequest(
-        symbol=symbol,
-        side=Side.BUY,
-        type=OrderType.LIMIT_MAKER,
-        amount=Decimal(amount),
-        price=Decimal(price),
+def confirm(summary: str) -> bool:
+    """Ask on stdin; anything but "yes"/"y" (or no input at all) means no."""
+    print(f"{summary}\nSend this LIVE order? [yes/no] ", end="", flush=True)
+    try:
+        answer = input()
+    except EOFError:
+        print()
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the script; returns the exit status (0 ok, 1 not sent or refused, 2 bad input)."""
+    parser = argparse.ArgumentParser(
+        prog="place_order.py",
+        description="Place one order, then cancel it (unless --keep).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    # The id exists before anything is sent: whatever happens next, it finds the order
-    # (ex.fetch_order_by_client_id).
-    print(f"placing client order id {request.client_order_id}")
-    async with open_exchange(exchange, paper=paper) as ex:
-        order = await ex.create_order(request)
-        print(f"placed {order.id} ({order.client_order_id}): {order.status}")
-        print(f"cancelled: {(await ex.cancel_order(order.id, symbol)).status}")
+    parser.add_argument("exchange", choices=supported_exchanges(), help="the venue")
+    parser.add_argument("side", choices=["buy", "sell"], help="order side")
+    parser.add_argument("symbol", help="unified symbol, e.g. BTC/USD")
+    parser.add_argument("amount", type=Decimal, help="amount in the base currency, e.g. 0.001")
+    parser.add_argument("--price", type=Decimal, help="limit price (not for market orders)")
+    parser.add_argument(
+        "--type", default="limit_maker", choices=["limit", "limit_maker", "market"],
+        help="order type",
+    )  # fmt: skip
+    parser.add_argument("--client-order-id", help="your id for the order (default: a fresh one)")
+    parser.add_argument("--keep", action="store_true", help="leave the order open")
+    parser.add_argument("--paper", action="store_true", help="use the paper-trading twin")
+    parser.add_argument("--yes", action="store_true", help="send a live order without asking")
+    args = parser.parse_args(argv)
+    load_dotenv()
+    try:
+        request = OrderRequest(
+            symbol=args.symbol,
+            side=args.side,
+            type=args.type,
+            amount=args.amount,
+            price=args.price,
+            client_order_id=args.client_order_id,
+        )
+        with open_exchange(args.exchange, paper=args.paper) as ex:
+            ex.validate_order(request)
+            summary = (
+                f"{ex.id}: {request.side.value} {request.amount} {request.symbol} "
+                f"{request.type.value}" + (f" @ {request.price}" if request.price else "")
+            )
+            if not (args.paper or args.yes or confirm(summary)):
+                print("place_order.py: not confirmed; nothing sent", file=sys.stderr)
+                return 1
+            # The id exists before anything is sent: whatever happens next, it finds the order
+            # (ex.fetch_order_by_client_id).
+            print(f"placing client order id {request.client_order_id}")
+            order = ex.create_order(request)
+            print(f"placed {order.id} ({order.client_order_id}): {order.status.value}")
+            if not args.keep and order.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED):
+                print(f"cancelled: {ex.cancel_order(order.id, request.symbol).status.value}")
+    except AdapterError as exc:
+        print(f"place_order.py: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("place_order.py: interrupted", file=sys.stderr)
+        return 130
+    return 0
 
 
 if __name__ == "__main__":
-    load_dotenv()
-    paper = "--paper" in sys.argv
-    args = [a for a in sys.argv[1:] if a != "--paper"]
-    args += ["bitstamp", "BTC/USD", "0.001", "20000"][len(args) :]
-    asyncio.run(main(*args[:4], paper=paper))
+    raise SystemExit(main())

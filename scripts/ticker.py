@@ -1,20 +1,47 @@
-"""Print a ticker: python scripts/ticker.py [EXCHANGE] [SYMBOL]  (public; no keys needed)."""
+"""Print a ticker (public; no keys needed).
 
-import asyncio
+python scripts/ticker.py bitmart BTC/USDT
+"""
+
+from __future__ import annotations
+
+import argparse
 import sys
+from decimal import Decimal
 
 from dotenv import load_dotenv
 
-from adapters import open_exchange
+from adapters import AdapterError, supported_exchanges
+from adapters.sync import open_exchange
 
 
-async def main(exchange: str, symbol: str) -> None:
-    async with open_exchange(exchange) as ex:
-        t = await ex.fetch_ticker(symbol)
-        print(f"{exchange} {symbol}: bid {t.bid}  ask {t.ask}  last {t.last}")
+def main(argv: list[str] | None = None) -> int:
+    """Run the script; returns the exit status (0 ok, 1 error, 2 bad input)."""
+    parser = argparse.ArgumentParser(
+        prog="ticker.py",
+        description="Print best bid, best ask and last price.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "exchange", nargs="?", default="bitstamp", choices=supported_exchanges(), help="the venue"
+    )
+    parser.add_argument("symbol", nargs="?", default="BTC/USD", help="unified symbol")
+    args = parser.parse_args(argv)
+    load_dotenv()
+    try:
+        with open_exchange(args.exchange) as ex:
+            t = ex.fetch_ticker(args.symbol)
+            market = ex.market(args.symbol)
+    except AdapterError as exc:
+        print(f"ticker.py: error: {exc}", file=sys.stderr)
+        return 1
+
+    def price(value: Decimal | None) -> str:
+        return "-" if value is None else str(market.quantize_price(value))
+
+    print(f"{ex.id} {market.symbol}: bid {price(t.bid)}  ask {price(t.ask)}  last {price(t.last)}")
+    return 0
 
 
 if __name__ == "__main__":
-    load_dotenv()
-    args = sys.argv[1:] + ["bitstamp", "BTC/USD"][len(sys.argv[1:]) :]
-    asyncio.run(main(args[0], args[1]))
+    raise SystemExit(main())
