@@ -1,0 +1,169 @@
+"""ccxt-shaped order arguments: ``create_order(symbol, type, side, amount, price, params)``
+turned into an :class:`OrderRequest` for the one pipeline, and ``params`` screened.
+
+A ccxt user can change the kind of order through ``params`` (``postOnly``, ``timeInForce``,
+a venue flag such as Bitstamp's ``moc_order``). Here such a param never reaches the wire
+around the capability table: it is translated into the request (``postOnly`` on a limit
+order makes it LIMIT_MAKER) or refused with :class:`UnsupportedOrderType` /
+:class:`InvalidOrderRequest`, before anything is sent. Params the adapter does not govern
+pass through to ccxt unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from .enums import OrderType, Side
+from .errors import InvalidOrderRequest, UnsupportedOrderType
+from .models import OrderRequest
+
+__all__ = ["UNIFIED_PARAMS", "ParamRole", "order_request_from_ccxt"]
+
+
+class ParamRole(StrEnum):
+    """What an order param means to the pipeline."""
+
+    #: A post-only flag: a true value makes a LIMIT order LIMIT_MAKER.
+    POST_ONLY = "post_only"
+    #: The client order id, under another name.
+    CLIENT_ORDER_ID = "client_order_id"
+    #: Would make an order the capability table does not list: refused.
+    REFUSED = "refused"
+
+
+#: ccxt's unified order params that the pipeline governs (venues add their own names).
+UNIFIED_PARAMS: Mapping[str, ParamRole] = {
+    "postOnly": ParamRole.POST_ONLY,
+    "clientOrderId": ParamRole.CLIENT_ORDER_ID,
+    # Trigger, bracket, margin and quote-amount orders are outside the spot table.
+    **dict.fromkeys(
+        [
+            "triggerPrice", "stopPrice", "stopLossPrice", "takeProfitPrice", "stopLoss",
+            "takeProfit", "trailingAmount", "trailingPercent", "trailingTriggerPrice",
+            "reduceOnly", "marginMode", "leverage", "cost", "hedged",
+        ],
+        ParamRole.REFUSED,
+    ),
+}  # fmt: skip
+
+#: Params that would replace an argument of the call itself.
+_ARGUMENTS = ("symbol", "type", "side", "amount", "price")
+
+_TRUE = (True, 1, "true", "True", "TRUE")
+_FALSE = (False, 0, None, "false", "False", "FALSE")
+
+
+def order_request_from_ccxt(
+    exchange: str,
+    symbol: str,
+    type: str | OrderType,
+    side: str | Side,
+    amount: Decimal | float | int | str,
+    price: Decimal | float | int | str | None = None,
+    params: Mapping[str, Any] | None = None,
+    *,
+    venue_params: Mapping[str, ParamRole] | None = None,
+) -> tuple[OrderRequest, dict[str, Any]]:
+    """The :class:`OrderRequest` for a ccxt-shaped call, and the params left to pass through.
+
+    ``type`` is ccxt's (``"limit"``, ``"market"``; ``"limit_maker"`` is accepted too).
+    ``amount`` and ``price`` may be floats, as ccxt users write them: a float is read
+    through its shortest ``repr`` (``0.1`` is ``Decimal("0.1")``), as ccxt itself does.
+    ``venue_params`` names the venue's own order params and their roles.
+
+    Raises :class:`UnsupportedOrderType` for a param that would make an order the table
+    does not list, and :class:`InvalidOrderRequest` for anything else wrong; nothing is sent.
+    """
+    rest = dict(params or {})
+    roles = {**UNIFIED_PARAMS, **(venue_params or {})}
+    for key in rest:
+        if not isinstance(key, str):
+            raise InvalidOrderRequest(f"params keys must be strings, got {key!r}")
+        if key in _ARGUMENTS:
+            raise InvalidOrderRequest(
+                f"params[{key!r}] would replace the {key} argument; pass it as the argument"
+            )
+    try:
+        order_type = OrderType.parse(type)
+    except ValueError as exc:
+        raise UnsupportedOrderType(f"{exchange}: {exc}") from None
+
+    post_only = False
+    client_ids: dict[str, str] = {}
+    for key in [k for k in rest if k in roles]:
+        value = rest.pop(key)
+        role = roles[key]
+        if role is ParamRole.REFUSED:
+            raise UnsupportedOrderType(
+                f"{exchange}: params[{key!r}] would place an order outside the capability "
+                f"table; it takes {_table_hint()} orders only (nothing sent)"
+            )
+        if role is ParamRole.POST_ONLY:
+            post_only = _flag(key, value) or post_only
+        elif value is not None:
+            client_ids[key] = str(value)
+    if "timeInForce" in rest:
+        post_only = _time_in_force(exchange, order_type, rest.pop("timeInForce")) or post_only
+
+    if post_only:
+        if order_type is OrderType.MARKET:
+            raise UnsupportedOrderType(
+                f"{exchange}: a MARKET order cannot be post-only; use a limit order with "
+                "postOnly (LIMIT_MAKER)"
+            )
+        order_type = OrderType.LIMIT_MAKER
+    if len(set(client_ids.values())) > 1:
+        raise InvalidOrderRequest(f"params give two different client order ids: {client_ids}")
+
+    request = OrderRequest(
+        symbol=symbol,
+        side=side,
+        type=order_type,
+        amount=_number("amount", amount),
+        price=None if price is None else _number("price", price),
+        client_order_id=next(iter(client_ids.values()), None),
+    )
+    return request, rest
+
+
+def _table_hint() -> str:
+    return "LIMIT (good till cancelled), LIMIT_MAKER (post-only) and MARKET"
+
+
+def _flag(key: str, value: Any) -> bool:
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise InvalidOrderRequest(f"params[{key!r}] must be true or false, got {value!r}")
+
+
+def _time_in_force(exchange: str, order_type: OrderType, value: Any) -> bool:
+    """Whether ``timeInForce`` asks for post-only; refuses what the table does not list."""
+    tif = str(value).upper()
+    if tif == "PO" and order_type is not OrderType.MARKET:
+        return True
+    # What each type already is: a limit order rests until cancelled, a market order
+    # executes at once and never rests.
+    if (tif == "GTC" and order_type is not OrderType.MARKET) or (
+        tif == "IOC" and order_type is OrderType.MARKET
+    ):
+        return False
+    raise UnsupportedOrderType(
+        f"{exchange}: timeInForce {value!r} on a {order_type.value} order is not in the "
+        f"capability table; it takes {_table_hint()} orders only (nothing sent)"
+    )
+
+
+def _number(field: str, value: Decimal | float | int | str) -> Decimal | str:
+    if isinstance(value, bool):
+        raise InvalidOrderRequest(f"{field} must be a number, got {value!r}")
+    if isinstance(value, float):
+        # repr gives the shortest string that reads back as the same float: what was typed.
+        return Decimal(repr(value))
+    if isinstance(value, int):
+        return Decimal(value)
+    return value
