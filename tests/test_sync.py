@@ -17,6 +17,7 @@ import pytest
 from adapters import (
     InvalidOrderRequest,
     OrderRequest,
+    OrderStatus,
     OrderType,
     Side,
     UnknownSymbol,
@@ -24,11 +25,12 @@ from adapters import (
 )
 from adapters.exchange import Exchange
 from adapters.paper.exchange import PaperExchange
+from adapters.paper.session import DEMO_SESSION
 from adapters.replay import Recording, ReplayServer
 from adapters.sync import SyncExchange, SyncPaperExchange, SyncStream, open_exchange
 
 from .conftest import DUMMY, TEST_CONFIG, replay, requests_to
-from .streams_support import BITMART_WS, FAST
+from .streams_support import FAST, SHIPPED
 
 #: The options every facade here is opened with: dummy keys, no rate-limit sleeps.
 OPTS: dict[str, Any] = {"credentials": DUMMY, "config": TEST_CONFIG}
@@ -156,14 +158,14 @@ def _book_venue(pace: float = 500) -> Iterator[SyncExchange]:
         try:
             ex.exchange.stream_policy = FAST
             ex.exchange.venue.point_at(ex.client, server.http_url, server.ws_url)
-            markets = json.loads((BITMART_WS / "markets.spot.json").read_text())
+            markets = json.loads((SHIPPED / "bitmart" / "markets.spot.json").read_text())
             ex.client.set_markets(list(markets.values()))
             yield ex
         finally:
             ex.run(server.close())
 
 
-_SESSION = Recording.load(BITMART_WS / "depth_increase100_derived.jsonl")
+_SESSION = Recording.load(SHIPPED / "bitmart" / "depth_increase100_derived.jsonl")
 
 
 def test_a_stream_is_an_iterator_bounded_by_max_items() -> None:
@@ -207,3 +209,24 @@ def test_bad_bounds_are_refused(bitstamp: SyncExchange) -> None:
 def test_the_pipeline_checks_run_before_a_stream_is_made(bitstamp: SyncExchange) -> None:
     with pytest.raises(InvalidOrderRequest, match="depth"):
         bitstamp.watch_order_book("BTC/USD", 0)
+
+
+def test_the_paper_account_through_the_facade(tmp_path: Any) -> None:
+    """Paper-only methods run on the facade's loop thread, where the ledger lives."""
+    with open_exchange("bitstamp_paper_trade", source=DEMO_SESSION) as ex:
+        assert isinstance(ex, SyncPaperExchange)
+        ex.fund("USD", "1000")
+        ex.deposit("USD", "250.5")
+        assert ex.fetch_balance()["USD"].total == D("1250.5")
+        assert ex.export_fills_csv(tmp_path / "fills.csv") == 0
+        assert (tmp_path / "fills.csv").read_text().startswith("seq,id,order_id,")
+        # A resting bid far below the recorded ETH/USD market: placed, then cancelled.
+        bid = OrderRequest(
+            symbol="ETH/USD", side=Side.BUY, type=OrderType.LIMIT, amount=D("20"), price=D("1")
+        )
+        order = ex.create_order(bid)
+        assert order.status is OrderStatus.OPEN
+        assert ex.fetch_balance()["USD"].used >= D("20")  # the cost, and room for a fee
+        assert ex.cancel_order(order.id, "ETH/USD").status is OrderStatus.CANCELED
+        usd = ex.fetch_balance()["USD"]
+        assert (usd.used, usd.total) == (0, D("1250.5"))
