@@ -90,15 +90,17 @@ class Market(_VenueModel):
     def quantize_price(self, value: Decimal) -> Decimal:
         """``value`` at this market's price precision (the decimals of ``price_increment``),
         for display; unchanged when the market gives no increment."""
-        return _at_precision(value, self.price_increment)
+        return at_precision(value, self.price_increment)
 
     def quantize_amount(self, value: Decimal) -> Decimal:
         """``value`` at this market's amount precision (the decimals of
         ``amount_increment``), for display; unchanged when the market gives none."""
-        return _at_precision(value, self.amount_increment)
+        return at_precision(value, self.amount_increment)
 
 
-def _at_precision(value: Decimal, increment: Decimal | None) -> Decimal:
+def at_precision(value: Decimal, increment: Decimal | None) -> Decimal:
+    """``value`` rounded to as many decimals as ``increment`` has (``0.010`` -> 2; a whole
+    step such as ``1.0`` or ``10`` -> none), for display."""
     # ccxt's increments are floats ("1.0" for whole units): count the significant decimals.
     exponent = increment.normalize().as_tuple().exponent if increment else None
     if not isinstance(exponent, int):  # no increment, or NaN/Infinity
