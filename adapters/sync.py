@@ -26,16 +26,28 @@ import logging
 import os
 import threading
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
 from decimal import Decimal
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, cast
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Generic,
+    Literal,
+    ParamSpec,
+    TypedDict,
+    TypeVar,
+    cast,
+    overload,
+)
 
-from . import exchange as _async
 from .capabilities import Capabilities
 
 if TYPE_CHECKING:
-    from .exchange import Exchange
+    from typing_extensions import Unpack
+
+    from .credentials import Credentials
+    from .factory import PaperTradeId
     from .models import (
         Balance,
         Balances,
@@ -49,8 +61,13 @@ if TYPE_CHECKING:
         Trade,
         TradingFee,
     )
+    from .paper.engine import Number, QueueModel
     from .paper.exchange import PaperExchange
+    from .paper.ledger import Ledger
+    from .paper.session import Pace
+    from .protocol import ExchangeAPI
     from .retry import RetryPolicy
+    from .streams import StreamPolicy
 
 __all__ = ["SyncExchange", "SyncPaperExchange", "SyncStream", "open_exchange"]
 
@@ -210,7 +227,9 @@ class SyncStream(Generic[T]):
         self.close()
 
 
-def _shutdown(runner: _LoopThread, ex: Exchange, streams: weakref.WeakSet[SyncStream[Any]]) -> None:
+def _shutdown(
+    runner: _LoopThread, ex: ExchangeAPI, streams: weakref.WeakSet[SyncStream[Any]]
+) -> None:
     """Close the streams, the exchange and the loop; runs once (``weakref.finalize``)."""
     try:
         for stream in list(streams):
@@ -231,7 +250,7 @@ class SyncExchange:
     :class:`~adapters.errors.AdapterError` subclass), raised in the calling thread.
     """
 
-    def __init__(self, runner: _LoopThread, ex: Exchange) -> None:
+    def __init__(self, runner: _LoopThread, ex: ExchangeAPI) -> None:
         self._runner = runner
         self._ex = ex
         self._streams: weakref.WeakSet[SyncStream[Any]] = weakref.WeakSet()
@@ -281,7 +300,7 @@ class SyncExchange:
     # -- what the async exchange exposes -----------------------------------------------------
 
     @property
-    def exchange(self) -> Exchange:
+    def exchange(self) -> ExchangeAPI:
         """The async adapter underneath; run its coroutines with :meth:`run`."""
         return self._ex
 
@@ -289,16 +308,6 @@ class SyncExchange:
     def id(self) -> str:
         """The exchange id."""
         return self._ex.id
-
-    @property
-    def client(self) -> Any:
-        """The underlying ccxt.pro client (async; use :meth:`run` for its coroutines)."""
-        return self._ex.client
-
-    @property
-    def retry(self) -> RetryPolicy:
-        """The retry policy of the adapter underneath."""
-        return self._ex.retry
 
     def capabilities(self) -> Capabilities:
         """This exchange's connector card."""
@@ -474,38 +483,80 @@ class SyncPaperExchange(SyncExchange):
         return function(*args, **kwargs)
 
 
-def _signature_of(
-    source: Callable[P, object],
-) -> Callable[[Callable[..., SyncExchange]], Callable[P, SyncExchange]]:
-    """Give the decorated function ``source``'s parameters, for type checkers."""
+class LiveOptions(TypedDict, total=False):
+    """The keyword arguments of :func:`adapters.open_exchange` for a live exchange."""
 
-    def apply(function: Callable[..., SyncExchange]) -> Callable[P, SyncExchange]:
-        return function
+    credentials: Credentials | None
+    env_file: str | os.PathLike[str] | None
+    retry: RetryPolicy | None
+    streams: StreamPolicy | None
+    timeout_ms: int
+    config: Mapping[str, Any] | None
+    client_order_id_prefix: str
 
-    return apply
+
+class PaperOptions(LiveOptions, total=False):
+    """... and those only paper trading takes."""
+
+    source: str | os.PathLike[str] | None
+    replay_pace: Pace
+    ledger: Ledger | str | os.PathLike[str] | None
+    account: str
+    initial_balances: Mapping[str, Number] | None
+    maker_fee: Number | None
+    taker_fee: Number | None
+    queue: QueueModel | str
 
 
-@_signature_of(_async.open_exchange)
-def open_exchange(exchange_id: str, **options: Any) -> SyncExchange:
+@overload
+def open_exchange(
+    exchange_id: PaperTradeId, *, paper: bool = ..., **options: Unpack[PaperOptions]
+) -> SyncPaperExchange: ...
+
+
+@overload
+def open_exchange(
+    exchange_id: str, *, paper: Literal[True], **options: Unpack[PaperOptions]
+) -> SyncPaperExchange: ...
+
+
+@overload
+def open_exchange(
+    exchange_id: str, *, paper: Literal[False] = ..., **options: Unpack[LiveOptions]
+) -> SyncExchange: ...
+
+
+@overload
+def open_exchange(
+    exchange_id: str, *, paper: bool, **options: Unpack[PaperOptions]
+) -> SyncExchange: ...
+
+
+def open_exchange(exchange_id: str, *, paper: bool = False, **options: Any) -> SyncExchange:
     """Open a synchronous facade; takes exactly the arguments of
     :func:`adapters.open_exchange` and returns a :class:`SyncExchange` (a
-    :class:`SyncPaperExchange` for paper trading).
+    :class:`SyncPaperExchange` for paper trading, typed as such for a paper id or
+    ``paper=True``).
 
     Use it as a context manager, or call :meth:`SyncExchange.close`::
 
         with open_exchange("bitmart") as ex:
             print(ex.fetch_order_book("BTC/USDT", limit=5).best_ask)
     """
+    from .factory import open_exchange as open_async
+
     runner = _LoopThread(f"adapters-sync-{exchange_id}")
 
-    async def create() -> Exchange:
+    async def create() -> ExchangeAPI:
         # Built on the loop it will live on: ccxt's client binds to the running loop.
-        return _async.open_exchange(exchange_id, **options)
+        ex: ExchangeAPI = open_async(exchange_id, paper=paper, **options)
+        return ex
 
     try:
         ex = runner.run(create())
     except BaseException:
         runner.stop()
         raise
-    kind = SyncPaperExchange if ex.capabilities().paper else SyncExchange
-    return kind(runner, ex)
+    if ex.capabilities().paper:
+        return SyncPaperExchange(runner, ex)
+    return SyncExchange(runner, ex)

@@ -23,9 +23,9 @@ from adapters import (
     UnknownSymbol,
     UnsupportedOrderType,
 )
-from adapters.exchange import Exchange
 from adapters.paper.exchange import PaperExchange
 from adapters.paper.session import DEMO_SESSION
+from adapters.protocol import ExchangeAPI
 from adapters.replay import Recording, ReplayServer
 from adapters.sync import SyncExchange, SyncPaperExchange, SyncStream, open_exchange
 
@@ -125,11 +125,13 @@ def _public_methods(cls: type) -> dict[str, inspect.Signature]:
 
 @pytest.mark.parametrize(
     ("async_cls", "sync_cls", "base"),
-    [(Exchange, SyncExchange, None), (PaperExchange, SyncPaperExchange, Exchange)],
+    [(ExchangeAPI, SyncExchange, None), (PaperExchange, SyncPaperExchange, ExchangeAPI)],
 )
 def test_every_async_method_has_a_sync_twin(
     async_cls: type, sync_cls: type, base: type | None
 ) -> None:
+    """The facade offers what the exchange protocol offers (and the paper twin's extras),
+    with the same parameters."""
     wanted = _public_methods(async_cls)
     if base is not None:  # the paper class: only what it adds
         wanted = {k: v for k, v in wanted.items() if k not in _public_methods(base)}
@@ -153,13 +155,12 @@ def test_every_async_method_has_a_sync_twin(
 def _book_venue(pace: float = 500) -> Iterator[SyncExchange]:
     """A facade pointed at the recorded BitMart depth session (snapshot + 299 updates)."""
     server = ReplayServer(_SESSION, compress=True, pace=pace)
-    with open_exchange("bitmart", **OPTS) as ex:
+    with open_exchange("bitmart", streams=FAST, **OPTS) as ex:
         ex.run(server.start())
         try:
-            ex.exchange.stream_policy = FAST
-            ex.exchange.venue.point_at(ex.client, server.http_url, server.ws_url)
+            ex.exchange.venue.point_at(ex.exchange.client, server.http_url, server.ws_url)
             markets = json.loads((SHIPPED / "bitmart" / "markets.spot.json").read_text())
-            ex.client.set_markets(list(markets.values()))
+            ex.exchange.client.set_markets(list(markets.values()))
             yield ex
         finally:
             ex.run(server.close())
@@ -230,3 +231,15 @@ def test_the_paper_account_through_the_facade(tmp_path: Any) -> None:
         assert ex.cancel_order(order.id, "ETH/USD").status is OrderStatus.CANCELED
         usd = ex.fetch_balance()["USD"]
         assert (usd.used, usd.total) == (0, D("1250.5"))
+
+
+def test_the_facade_takes_exactly_the_options_of_open_exchange() -> None:
+    from adapters.factory import open_exchange as open_async
+    from adapters.sync import LiveOptions, PaperOptions
+
+    params = set(inspect.signature(open_async).parameters) - {"exchange_id", "paper"}
+    assert set(PaperOptions.__annotations__) | set(LiveOptions.__annotations__) == params
+    assert set(LiveOptions.__annotations__) == params - {
+        "source", "replay_pace", "ledger", "account", "initial_balances", "maker_fee",
+        "taker_fee", "queue",
+    }  # fmt: skip
