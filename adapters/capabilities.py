@@ -24,6 +24,7 @@ __all__ = [
     "Capabilities",
     "Component",
     "CredentialField",
+    "Method",
     "Stream",
     "capabilities",
     "supported_exchanges",
@@ -50,6 +51,15 @@ class Stream(StrEnum):
     ORDERS = "orders"
     MY_TRADES = "my_trades"
     BALANCE = "balance"
+
+
+class Method(StrEnum):
+    """REST methods that not every exchange offers (the rest every exchange has)."""
+
+    FETCH_TICKERS = "fetch_tickers"
+    FETCH_ORDERS = "fetch_orders"
+    FETCH_CLOSED_ORDERS = "fetch_closed_orders"
+    CANCEL_ALL_ORDERS = "cancel_all_orders"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +90,7 @@ class Capabilities:
     paper_trade_id: str
     credentials: tuple[CredentialField, ...]
     streams: frozenset[Stream]
+    methods: frozenset[Method]
     sources: Mapping[str, str] = field(repr=False)
     paper: bool = False
 
@@ -114,6 +125,15 @@ class Capabilities:
             offered = ", ".join(sorted(s.value for s in self.streams))
             raise UnsupportedFeature(f"{self.id} has no {stream.value} stream; it offers {offered}")
 
+    def require_method(self, method: Method) -> None:
+        """Raise :class:`UnsupportedFeature` if this exchange does not offer ``method``."""
+        if method not in self.methods:
+            offered = ", ".join(sorted(m.value for m in self.methods)) or "none of them"
+            raise UnsupportedFeature(
+                f"{self.id} does not offer {method.value}; of the optional methods it offers "
+                f"{offered} (nothing sent)"
+            )
+
     @property
     def order_type_names(self) -> list[str]:
         """Order types in the card's canonical order (LIMIT, LIMIT_MAKER, MARKET)."""
@@ -142,6 +162,7 @@ class Capabilities:
                 for c in self.credentials
             ],
             "streams": sorted(s.value for s in self.streams),
+            "methods": sorted(m.value for m in self.methods),
             "sources": dict(self.sources),
         }
 
@@ -176,6 +197,7 @@ _TABLE: dict[str, Capabilities] = {
         streams=frozenset(
             {Stream.ORDER_BOOK, Stream.TRADES, Stream.CANDLES, Stream.ORDERS, Stream.MY_TRADES}
         ),
+        methods=frozenset({Method.FETCH_TICKERS, Method.CANCEL_ALL_ORDERS}),
         sources=MappingProxyType(
             {
                 "exchange_type": _card("bitstamp"),
@@ -194,6 +216,11 @@ _TABLE: dict[str, Capabilities] = {
                     "Bitstamp WebSocket API v2 channels: diff_order_book, live_trades, "
                     "private-my_orders, private-my_trades; no ticker channel, "
                     "https://www.bitstamp.net/websocket/v2/"
+                ),
+                "methods": (
+                    "ccxt 4.5.70 bitstamp has fetchTickers (GET /api/v2/ticker/) and "
+                    "cancelAllOrders (POST /api/v2/cancel_all_orders/[{pair}/]); it has no "
+                    "fetchOrders or fetchClosedOrders (Bitstamp lists no order history)"
                 ),
             }
         ),
@@ -229,6 +256,9 @@ _TABLE: dict[str, Capabilities] = {
                 Stream.BALANCE,
             }
         ),
+        methods=frozenset(
+            {Method.FETCH_TICKERS, Method.FETCH_CLOSED_ORDERS, Method.CANCEL_ALL_ORDERS}
+        ),
         sources=MappingProxyType(
             {
                 "exchange_type": _card("bitmart"),
@@ -251,6 +281,11 @@ _TABLE: dict[str, Capabilities] = {
                     "BitMart spot WebSocket channels: spot/depth, spot/trade, spot/ticker, "
                     "spot/kline, spot/user/order, spot/user/balance, "
                     "https://developer-pro.bitmart.com/en/spot/#public-ticker-channel"
+                ),
+                "methods": (
+                    "ccxt 4.5.70 bitmart has fetchTickers (GET /spot/quotation/v3/tickers), "
+                    "fetchClosedOrders (POST /spot/v4/query/history-orders) and cancelAllOrders "
+                    "(POST /spot/v4/cancel_all); its has['fetchOrders'] is False"
                 ),
             }
         ),

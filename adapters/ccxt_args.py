@@ -20,7 +20,14 @@ from .enums import OrderType, Side
 from .errors import InvalidOrderRequest, UnsupportedOrderType
 from .models import OrderRequest
 
-__all__ = ["UNIFIED_PARAMS", "ParamRole", "order_request_from_ccxt"]
+__all__ = [
+    "UNIFIED_PARAMS",
+    "ParamRole",
+    "book_depth",
+    "create_order_args",
+    "order_request_from_ccxt",
+    "params_dict",
+]
 
 
 class ParamRole(StrEnum):
@@ -32,6 +39,8 @@ class ParamRole(StrEnum):
     CLIENT_ORDER_ID = "client_order_id"
     #: Would make an order the capability table does not list: refused.
     REFUSED = "refused"
+    #: A wire field the pipeline fills from the call's arguments: refused.
+    WIRE_FIELD = "wire_field"
 
 
 #: ccxt's unified order params that the pipeline governs (venues add their own names).
@@ -96,6 +105,11 @@ def order_request_from_ccxt(
     for key in [k for k in rest if k in roles]:
         value = rest.pop(key)
         role = roles[key]
+        if role is ParamRole.WIRE_FIELD:
+            raise InvalidOrderRequest(
+                f"{exchange}: params[{key!r}] is filled from the call's arguments (symbol, "
+                "side, amount, price); pass the value as an argument (nothing sent)"
+            )
         if role is ParamRole.REFUSED:
             raise UnsupportedOrderType(
                 f"{exchange}: params[{key!r}] would place an order outside the capability "
@@ -127,6 +141,40 @@ def order_request_from_ccxt(
         client_order_id=next(iter(client_ids.values()), None),
     )
     return request, rest
+
+
+def create_order_args(
+    exchange: str,
+    args: tuple[Any, ...],
+    kwargs: Mapping[str, Any],
+    venue_params: Mapping[str, ParamRole] | None = None,
+) -> tuple[OrderRequest, dict[str, Any]]:
+    """The request and pass-through params of a ``create_order`` call in either shape:
+    ``create_order(request)`` or ccxt's ``create_order(symbol, type, side, amount, price=None,
+    params=None)``. Wrong arguments raise ``TypeError``, as a wrong call does in Python."""
+    if len(args) == 1 and not kwargs and isinstance(args[0], OrderRequest):
+        return args[0], {}
+    if not kwargs and len(args) == 1:
+        raise InvalidOrderRequest(
+            f"create_order takes an OrderRequest or ccxt's (symbol, type, side, amount, "
+            f"price=None, params=None), got {type(args[0]).__name__}"
+        )
+    if set(kwargs) == {"request"} and not args:
+        return create_order_args(exchange, (kwargs["request"],), {}, venue_params)
+
+    def ccxt_shape(
+        symbol: str,
+        type: str | OrderType,
+        side: str | Side,
+        amount: Decimal | float | int | str,
+        price: Decimal | float | int | str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> tuple[OrderRequest, dict[str, Any]]:
+        return order_request_from_ccxt(
+            exchange, symbol, type, side, amount, price, params, venue_params=venue_params
+        )
+
+    return ccxt_shape(*args, **kwargs)
 
 
 def _table_hint() -> str:
@@ -167,3 +215,15 @@ def _number(field: str, value: Decimal | float | int | str) -> Decimal | str:
     if isinstance(value, int):
         return Decimal(value)
     return value
+
+
+def params_dict(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``params`` as the fresh dict ccxt expects (``None`` is ``{}``)."""
+    return dict(params or {})
+
+
+def book_depth(limit: int | None, depth: int | None) -> int | None:
+    """One book depth from ccxt's ``limit`` and the older ``depth`` keyword."""
+    if limit is not None and depth is not None and limit != depth:
+        raise InvalidOrderRequest(f"limit={limit} and depth={depth} disagree; give one")
+    return limit if limit is not None else depth

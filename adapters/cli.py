@@ -1,8 +1,4 @@
-"""The ``adapters`` command (also ``python -m adapters``).
-
-Bad input exits 2 with one line on stderr; exchange errors exit 1 with the typed error's
-message; neither prints a traceback. ``capabilities`` never imports ccxt, so it is instant.
-"""
+"""The ``adapters`` command (also ``python -m adapters``); see :data:`DESCRIPTION`."""
 
 from __future__ import annotations
 
@@ -12,13 +8,24 @@ import os
 import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from .capabilities import Capabilities, capabilities, supported_exchanges
-from .console import UsageError, render_table
+from .console import (
+    HelpFormatter,
+    UsageError,
+    add_command,
+    add_json_flag,
+    error_causes,
+    json_text,
+    log_to_stderr,
+    render_table,
+)
 from .errors import AdapterError, InvalidInput, MissingCredentials, UnknownExchange
 
 if TYPE_CHECKING:
+    from .models import Market, Order
     from .protocol import ExchangeAPI as Exchange
 
 __all__ = ["build_parser", "main"]
@@ -57,6 +64,7 @@ def _card_rows(cards: Sequence[Capabilities]) -> list[list[str]]:
         row("paper-trade id", lambda c: c.paper_trade_id),
         row("credentials", lambda c: ", ".join(f.env_var for f in c.credentials)),
         row("streams", lambda c: ", ".join(sorted(s.value for s in c.streams))),
+        row("optional methods", lambda c: ", ".join(sorted(m.value for m in c.methods))),
     ]
 
 
@@ -89,12 +97,20 @@ def _run(args: argparse.Namespace, body: Callable[[Exchange], Awaitable[str]]) -
     return EXIT_OK
 
 
+def _num(value: Decimal | None, quantize: Callable[[Decimal], Decimal]) -> str:
+    return "" if value is None else str(quantize(value))
+
+
 def _cmd_markets(args: argparse.Namespace) -> int:
+    from .display import jsonable
+
     async def body(ex: Exchange) -> str:
         markets = await ex.load_markets()
+        if args.json:
+            return json_text([jsonable(m) for m in markets.values()])
         rows = [
-            [m.symbol, m.venue_id, "yes" if m.active else "no", m.price_increment,
-             m.amount_increment, m.min_amount, m.min_cost]
+            [m.symbol, m.venue_id, "yes" if m.active else "no", _plain(m.price_increment),
+             _plain(m.amount_increment), _plain(m.min_amount), _plain(m.min_cost)]
             for m in markets.values()
         ]  # fmt: skip
         headers = ["symbol", "venue id", "active", "price step", "amount step", "min amount"]
@@ -106,8 +122,17 @@ def _cmd_markets(args: argparse.Namespace) -> int:
 def _cmd_ticker(args: argparse.Namespace) -> int:
     async def body(ex: Exchange) -> str:
         t = await ex.fetch_ticker(args.symbol)
-        fields = ["bid", "ask", "last", "high", "low", "base_volume", "quote_volume"]
-        return render_table(["field", "value"], [[f, getattr(t, f)] for f in fields])
+        if args.json:
+            return json_text(t)
+        m = await ex.market(args.symbol)
+        price, amount = m.quantize_price, m.quantize_amount
+        rows = [
+            ["bid", _num(t.bid, price)], ["ask", _num(t.ask, price)],
+            ["last", _num(t.last, price)], ["high", _num(t.high, price)],
+            ["low", _num(t.low, price)], [f"volume ({m.base})", _num(t.base_volume, amount)],
+            [f"volume ({m.quote})", _num(t.quote_volume, price)],
+        ]  # fmt: skip
+        return render_table(["field", "value"], rows)
 
     return _run(args, body)
 
@@ -115,11 +140,22 @@ def _cmd_ticker(args: argparse.Namespace) -> int:
 def _cmd_book(args: argparse.Namespace) -> int:
     async def body(ex: Exchange) -> str:
         book = await ex.fetch_order_book(args.symbol, args.depth)
+        if args.json:
+            return json_text(book)
+        m = await ex.market(args.symbol)
+        price, amount = m.quantize_price, m.quantize_amount
         rows = []
         for i in range(max(len(book.bids), len(book.asks))):
-            bid = book.bid(i) if i < len(book.bids) else ("", "")
-            ask = book.ask(i) if i < len(book.asks) else ("", "")
-            rows.append([bid[1], bid[0], ask[0], ask[1]])
+            bid = book.bid(i) if i < len(book.bids) else None
+            ask = book.ask(i) if i < len(book.asks) else None
+            rows.append(
+                [
+                    "" if bid is None else _num(bid[1], amount),
+                    "" if bid is None else _num(bid[0], price),
+                    "" if ask is None else _num(ask[0], price),
+                    "" if ask is None else _num(ask[1], amount),
+                ]
+            )
         return render_table(["bid size", "bid", "ask", "ask size"], rows)
 
     return _run(args, body)
@@ -127,11 +163,35 @@ def _cmd_book(args: argparse.Namespace) -> int:
 
 def _cmd_balance(args: argparse.Namespace) -> int:
     async def body(ex: Exchange) -> str:
-        balances = await ex.fetch_balance()
-        rows = [[b.currency, b.free, b.used, b.total] for b in balances.nonzero().values()]
+        from .display import currency_increments, quantize_currency
+
+        balances = (await ex.fetch_balance()).nonzero()
+        if args.json:
+            return json_text(balances)
+        steps = currency_increments((await ex.load_markets()).values())
+
+        def q(value: Decimal, currency: str) -> str:
+            return str(quantize_currency(value, currency, steps))
+
+        rows = [
+            [b.currency, q(b.free, b.currency), q(b.used, b.currency), q(b.total, b.currency)]
+            for b in balances.values()
+        ]
         return render_table(["currency", "free", "used", "total"], rows)
 
     return _run(args, body)
+
+
+def _order_table(order: Order, market: Market) -> str:
+    price, amount = market.quantize_price, market.quantize_amount
+    rows = [
+        ["id", order.id], ["client order id", order.client_order_id or ""],
+        ["status", order.status.value], ["type", order.type.value if order.type else ""],
+        ["side", order.side.value], ["price", _num(order.price, price)],
+        ["amount", _num(order.amount, amount)], ["filled", _num(order.filled, amount)],
+        ["average", _num(order.average, price)],
+    ]  # fmt: skip
+    return render_table(["field", "value"], rows)
 
 
 def _cmd_order(args: argparse.Namespace) -> int:
@@ -150,10 +210,9 @@ def _cmd_order(args: argparse.Namespace) -> int:
 
     async def body(ex: Exchange) -> str:
         o = await ex.create_order(request)
-        rows = [
-            [f, getattr(o, f)] for f in ("id", "client_order_id", "status", "filled", "average")
-        ]
-        return render_table(["field", "value"], rows)
+        if args.json:
+            return json_text(o)
+        return _order_table(o, await ex.market(request.symbol))
 
     return _run(args, body)
 
@@ -161,9 +220,18 @@ def _cmd_order(args: argparse.Namespace) -> int:
 def _cmd_cancel(args: argparse.Namespace) -> int:
     async def body(ex: Exchange) -> str:
         o = await ex.cancel_order(args.id, args.symbol)
-        return f"order {o.id} {o.status.value}"
+        if args.json:
+            return json_text(o)
+        return _order_table(o, await ex.market(args.symbol))
 
     return _run(args, body)
+
+
+def _plain(value: Decimal | None) -> str:
+    """A step or limit as written (``1``, ``0.00000001``), never ``1.0`` or ``1E-8``."""
+    from .paper.records import plain  # the one such formatter (stdlib only)
+
+    return "" if value is None else plain(value)
 
 
 def _exchange_arg(value: str) -> str:
@@ -206,53 +274,104 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
+DESCRIPTION = """\
+Typed Bitstamp and BitMart spot adapters over ccxt, from the command line.
+
+Bad input exits 2 with one line on stderr; exchange errors exit 1 with the error's
+message; neither prints a traceback (-v adds the error's causes). Every data command
+takes --json: one JSON document on stdout, Decimals as exact strings. 'capabilities'
+works offline and starts instantly."""
+
+
+def _exchange_positional(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "exchange", type=_exchange_arg, help=f"exchange id: {', '.join(supported_exchanges())}"
+    )
+
+
+def _symbol_positional(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("symbol", help="unified market symbol, e.g. BTC/USD")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every sub-command."""
-    parser = _Parser(prog="adapters", description=__doc__)
+    parser = _Parser(prog="adapters", description=DESCRIPTION, formatter_class=HelpFormatter)
     parser.add_argument("--version", action=_VersionAction)
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0,
+        help="show the error's causes; -v logs at INFO, -vv at DEBUG",
+    )  # fmt: skip
+    sub = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser, metavar="COMMAND"
+    )
 
-    p = sub.add_parser("capabilities", help="connector cards, offline (table or --json)")
-    p.add_argument("exchange", nargs="?", type=_exchange_arg)
+    p = add_command(sub, "capabilities", "Connector cards, offline (a table or --json)")
+    p.add_argument(
+        "exchange", nargs="?", type=_exchange_arg,
+        help="one exchange id (default: every supported exchange)",
+    )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=_cmd_capabilities)
 
-    p = sub.add_parser("markets", help="list spot markets")
-    p.add_argument("exchange", type=_exchange_arg)
+    p = add_command(sub, "markets", "List the spot markets with their increments and minimums")
+    _exchange_positional(p)
+    add_json_flag(p)
     p.set_defaults(func=_cmd_markets)
 
-    p = sub.add_parser("ticker", help="best prices and 24h statistics")
-    p.add_argument("exchange", type=_exchange_arg)
-    p.add_argument("symbol")
+    p = add_command(
+        sub, "ticker", "Best prices and 24h statistics",
+        "Prices (and the quote volume) are shown at the market's price increment, the base "
+        "volume at its amount increment.",
+    )  # fmt: skip
+    _exchange_positional(p)
+    _symbol_positional(p)
+    add_json_flag(p)
     p.set_defaults(func=_cmd_ticker)
 
-    p = sub.add_parser("book", help="order book snapshot")
-    p.add_argument("exchange", type=_exchange_arg)
-    p.add_argument("symbol")
-    p.add_argument("--depth", type=_positive_int, default=10)
+    p = add_command(sub, "book", "An order book snapshot, best levels first")
+    _exchange_positional(p)
+    _symbol_positional(p)
+    p.add_argument("--depth", type=_positive_int, default=10, help="levels a side")
+    add_json_flag(p)
     p.set_defaults(func=_cmd_book)
 
-    p = sub.add_parser("balance", help="account balances (needs credentials)")
-    p.add_argument("exchange", type=_exchange_arg)
+    p = add_command(
+        sub, "balance", "Account balances (needs credentials unless --paper)",
+        "Amounts are shown at each currency's precision: the finest increment the venue's "
+        "markets use for it.",
+    )  # fmt: skip
+    _exchange_positional(p)
     p.add_argument("--paper", action="store_true", help="the paper-trade account")
+    add_json_flag(p)
     p.set_defaults(func=_cmd_balance)
 
-    p = sub.add_parser("order", help="place an order (needs credentials unless --paper)")
-    p.add_argument("exchange", type=_exchange_arg)
-    p.add_argument("side", choices=["buy", "sell"])
-    p.add_argument("symbol")
-    p.add_argument("amount", help="base amount, e.g. 0.001")
-    p.add_argument("--type", default="limit", choices=["limit", "limit_maker", "market"])
+    p = add_command(
+        sub, "order", "Place an order (needs credentials unless --paper)",
+        "The order goes through the same pipeline as create_order: capability table, market "
+        "rules and credentials are checked before anything is sent.",
+    )  # fmt: skip
+    _exchange_positional(p)
+    p.add_argument("side", choices=["buy", "sell"], metavar="side", help="buy or sell")
+    _symbol_positional(p)
+    p.add_argument("amount", help="amount in the base currency, e.g. 0.001")
+    p.add_argument(
+        "--type", default="limit", choices=["limit", "limit_maker", "market"], help="order type"
+    )
     p.add_argument("--price", help="limit price (required for limit and limit_maker)")
-    p.add_argument("--client-order-id", dest="client_order_id")
+    p.add_argument(
+        "--client-order-id", dest="client_order_id",
+        help="your id for the order (default: a generated one)",
+    )  # fmt: skip
     p.add_argument("--paper", action="store_true", help="simulate on the paper-trade account")
+    add_json_flag(p)
     p.set_defaults(func=_cmd_order)
 
-    p = sub.add_parser("cancel", help="cancel an order")
-    p.add_argument("exchange", type=_exchange_arg)
-    p.add_argument("id", type=_order_id)
-    p.add_argument("symbol")
-    p.add_argument("--paper", action="store_true")
+    p = add_command(sub, "cancel", "Cancel an order")
+    _exchange_positional(p)
+    p.add_argument("id", type=_order_id, help="the venue's order id")
+    _symbol_positional(p)
+    p.add_argument("--paper", action="store_true", help="on the paper-trade account")
+    add_json_flag(p)
     p.set_defaults(func=_cmd_cancel)
 
     try:
@@ -267,6 +386,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _fail(code: int, message: str) -> int:
     print(f"adapters: error: {message}", file=sys.stderr)
     return code
+
+
+def _message(exc: BaseException, verbose: int) -> str:
+    """The error's message; with ``-v``, one more line per cause."""
+    return "\n".join([str(exc), *error_causes(exc)]) if verbose else str(exc)
 
 
 def _stop_writing_stdout() -> None:
@@ -286,8 +410,11 @@ def _stop_writing_stdout() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 exchange error, 2 bad input,
     141 when the reader of standard output went away, as ``| head`` does)."""
+    verbose = 0
     try:
         args = build_parser().parse_args(argv)
+        verbose = getattr(args, "verbose", 0) or 0
+        log_to_stderr(verbose)
         code: int = args.func(args)
         # Flushed here so a closed pipe surfaces below, not in the interpreter's exit.
         sys.stdout.flush()
@@ -298,9 +425,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         return _fail(EXIT_USAGE, str(exc))
     except USAGE_ERRORS as exc:
-        return _fail(EXIT_USAGE, str(exc))
+        return _fail(EXIT_USAGE, _message(exc, verbose))
     except AdapterError as exc:
-        return _fail(EXIT_EXCHANGE, str(exc))
+        return _fail(EXIT_EXCHANGE, _message(exc, verbose))
     except KeyboardInterrupt:
         return _fail(130, "interrupted")
 

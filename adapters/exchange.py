@@ -15,16 +15,17 @@ import difflib
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from decimal import Decimal
 from functools import partial
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from . import streams
 from .capabilities import Capabilities, capabilities
+from .ccxt_args import book_depth, create_order_args, params_dict
 from .convert import (
     candle_from_ccxt,
     checked_balances,
-    fill_from_ccxt,
     market_from_ccxt,
     order_from_ccxt,
     priced,
@@ -34,7 +35,7 @@ from .convert import (
     trading_fee_from_ccxt,
 )
 from .credentials import Credentials, load_credentials
-from .enums import OrderStatus
+from .enums import OrderStatus, OrderType, Side
 from .errors import (
     AdapterError,
     AuthenticationFailed,
@@ -50,6 +51,7 @@ from .errors import (
     from_ccxt,
 )
 from .inputs import parse_count, parse_symbol
+from .lists import ListCalls
 from .models import (
     Balances,
     Candle,
@@ -63,6 +65,7 @@ from .models import (
     TradingFee,
     to_decimal,
 )
+from .protocol import Params
 from .redact import RedactingLogger
 from .retry import RetryPolicy, never_sent, parse_retry_after
 from .rules import check_market_rules
@@ -75,7 +78,7 @@ log = logging.getLogger("adapters")
 T = TypeVar("T")
 
 
-class Exchange:
+class Exchange(ListCalls):
     """Typed access to one exchange. Use through :func:`open_exchange`."""
 
     def __init__(
@@ -269,13 +272,17 @@ class Exchange:
 
     # -- public market data ----------------------------------------------------------------
 
-    async def fetch_ticker(self, symbol: str) -> Ticker:
+    async def fetch_ticker(self, symbol: str, params: Params = None) -> Ticker:
         """Best bid/ask, last price and 24h statistics."""
-        symbol = (await self.market(symbol)).symbol
-        t = await self._read(f"fetch_ticker {symbol}", lambda: self._client.fetch_ticker(symbol))
+        symbol, kw = (await self.market(symbol)).symbol, params_dict(params)
+        t = await self._read(
+            f"fetch_ticker {symbol}", lambda: self._client.fetch_ticker(symbol, kw)
+        )
         return self._parse("fetch_ticker", lambda: priced(ticker_from_ccxt(t)))
 
-    async def fetch_order_book(self, symbol: str, limit: int | None = None) -> OrderBook:
+    async def fetch_order_book(
+        self, symbol: str, limit: int | None = None, params: Params = None
+    ) -> OrderBook:
         """An order book snapshot, best levels first (at most ``limit`` a side).
 
         ``limit`` is a whole number from 1 to the venue's maximum (BitMart 50; Bitstamp
@@ -284,25 +291,26 @@ class Exchange:
         """
         if limit is not None:
             limit = parse_count(limit, "limit", maximum=self._venue.book_limit_max)
-        symbol = (await self.market(symbol)).symbol
+        symbol, kw = (await self.market(symbol)).symbol, params_dict(params)
         book = await self._read(
-            f"fetch_order_book {symbol}", lambda: self._client.fetch_order_book(symbol, limit)
+            f"fetch_order_book {symbol}", lambda: self._client.fetch_order_book(symbol, limit, kw)
         )
         return self._parse("fetch_order_book", lambda: OrderBook.from_ccxt(book, limit))
 
     async def fetch_trades(
-        self, symbol: str, since: int | None = None, limit: int | None = None
+        self, symbol: str, since: int | None = None, limit: int | None = None, params: Params = None
     ) -> list[Trade]:
         """Recent public trades, oldest first."""
-        symbol = (await self.market(symbol)).symbol
+        symbol, extra = (await self.market(symbol)).symbol, params_dict(params)
         raw = await self._read(
-            f"fetch_trades {symbol}", lambda: self._client.fetch_trades(symbol, since, limit)
+            f"fetch_trades {symbol}", lambda: self._client.fetch_trades(symbol, since, limit, extra)
         )
         return self._parse("fetch_trades", lambda: [trade_from_ccxt(t) for t in raw])
 
     async def fetch_ohlcv(
-        self, symbol: str, timeframe: str = "1m", since: int | None = None, limit: int | None = None
-    ) -> list[Candle]:
+        self, symbol: str, timeframe: str = "1m", since: int | None = None,
+        limit: int | None = None, params: Params = None,
+    ) -> list[Candle]:  # fmt: skip
         """Candles, oldest first. ``timeframe`` is ccxt's (``1m``, ``1h``, ``1d``...)."""
         symbol = (await self.market(symbol)).symbol
         timeframes = self._client.timeframes or {}
@@ -312,7 +320,7 @@ class Exchange:
             )
         raw = await self._read(
             f"fetch_ohlcv {symbol} {timeframe}",
-            lambda: self._client.fetch_ohlcv(symbol, timeframe, since, limit),
+            lambda: self._client.fetch_ohlcv(symbol, timeframe, since, limit, params_dict(params)),
         )
         return self._parse(
             "fetch_ohlcv", lambda: [candle_from_ccxt(symbol, timeframe, row) for row in raw]
@@ -320,63 +328,39 @@ class Exchange:
 
     # -- private reads ---------------------------------------------------------------------
 
-    async def fetch_balance(self) -> Balances:
+    async def fetch_balance(self, params: Params = None) -> Balances:
         """Free, used and total balance per currency."""
-        raw = await self._read("fetch_balance", self._client.fetch_balance, private=True)
+        raw = await self._read(
+            "fetch_balance", lambda: self._client.fetch_balance(params_dict(params)), private=True
+        )
         return self._parse("fetch_balance", lambda: checked_balances(raw))
 
-    async def fetch_trading_fee(self, symbol: str) -> TradingFee:
+    async def fetch_trading_fee(self, symbol: str, params: Params = None) -> TradingFee:
         """The account's maker/taker fee for ``symbol``, as fractions (0.0015 = 0.15%)."""
         # Credentials before the market list: without keys, no request at all.
         self.require_credentials()
         symbol = (await self.market(symbol)).symbol
         raw = await self._read(
             f"fetch_trading_fee {symbol}",
-            lambda: self._client.fetch_trading_fee(symbol),
+            lambda: self._client.fetch_trading_fee(symbol, params_dict(params)),
             private=True,
         )
         scale = self._venue.fee_scale
         return self._parse("fetch_trading_fee", lambda: trading_fee_from_ccxt(symbol, raw, scale))
 
-    async def fetch_order(self, order_id: str, symbol: str) -> Order:
+    async def fetch_order(self, order_id: str, symbol: str, params: Params = None) -> Order:
         """One order by the venue's id."""
         self.require_credentials()
         symbol = (await self.market(symbol)).symbol
         raw = await self._read(
             f"fetch_order {order_id}",
-            lambda: self._client.fetch_order(order_id, symbol),
+            lambda: self._client.fetch_order(order_id, symbol, params_dict(params)),
             private=True,
         )
         return self._parse(
             "fetch_order",
             lambda: order_from_ccxt(raw, symbol=symbol, default_status=None, venue=self._venue),
         )
-
-    async def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
-        """Open orders, for one symbol or all."""
-        self.require_credentials()
-        if symbol is not None:
-            symbol = (await self.market(symbol)).symbol
-        raw = await self._read(
-            "fetch_open_orders", lambda: self._client.fetch_open_orders(symbol), private=True
-        )
-        return self._parse(
-            "fetch_open_orders", lambda: [order_from_ccxt(o, venue=self._venue) for o in raw]
-        )
-
-    async def fetch_my_trades(
-        self, symbol: str | None = None, since: int | None = None, limit: int | None = None
-    ) -> list[Fill]:
-        """The account's own executions (fills)."""
-        self.require_credentials()
-        if symbol is not None:
-            symbol = (await self.market(symbol)).symbol
-        raw = await self._read(
-            "fetch_my_trades",
-            lambda: self._client.fetch_my_trades(symbol, since, limit),
-            private=True,
-        )
-        return self._parse("fetch_my_trades", lambda: [fill_from_ccxt(t) for t in raw])
 
     # -- orders ----------------------------------------------------------------------------
 
@@ -412,9 +396,20 @@ class Exchange:
             )
         return market
 
-    async def create_order(self, request: OrderRequest) -> Order:
-        """Place an order through the one pipeline; a request that may have reached the
-        venue is never sent again.
+    @overload
+    async def create_order(self, request: OrderRequest, /) -> Order: ...
+
+    @overload
+    async def create_order(
+        self, symbol: str, type: str | OrderType, side: str | Side,
+        amount: Decimal | float | int | str, price: Decimal | float | int | str | None = None,
+        params: Params = None,
+    ) -> Order: ...  # fmt: skip
+
+    async def create_order(self, *args: Any, **kwargs: Any) -> Order:
+        """Place an order (an :class:`OrderRequest`, or ccxt's arguments made into one by
+        :mod:`adapters.ccxt_args`) through the one pipeline; a request that may have reached
+        the venue is never sent again.
 
         Steps: request validation (by the model) -> capability check -> market rules ->
         venue translation -> client order id -> ccxt call -> typed ``Order``.
@@ -429,10 +424,12 @@ class Exchange:
         order id already exists" is looked up the same way (:class:`OrderRejected` if it
         names a different order). A cancelled call is reconciled by the same id.
         """
+        request, extra = create_order_args(self._caps.id, args, kwargs, self._venue.order_params)
         market = await self.validate_order(request)
         # The market's own spelling reaches ccxt ("eth/usd" is sent as ETH/USD).
         request = request.model_copy(update={"symbol": market.symbol})
-        ccxt_type, params = self._venue.order_args(request)
+        ccxt_type, wire = self._venue.order_args(request)
+        params = {**extra, **wire}  # the pipeline's own wire fields win
         client_order_id = request.client_order_id
         params["clientOrderId"] = client_order_id
         amount = str(request.amount)
@@ -637,7 +634,7 @@ class Exchange:
             ),
         )
 
-    async def cancel_order(self, order_id: str, symbol: str) -> Order:
+    async def cancel_order(self, order_id: str, symbol: str, params: Params = None) -> Order:
         """Cancel an order; returns the order as the venue reports it after the cancel.
 
         Transient failures are retried (cancelling twice is harmless). When the venue
@@ -647,10 +644,10 @@ class Exchange:
         """
         self.require_credentials()
         symbol = (await self.market(symbol)).symbol
-        client = self._client
+        client, extra = self._client, params_dict(params)
         try:
             raw = await self.retry.run(
-                lambda: self._once(lambda: client.cancel_order(order_id, symbol)),
+                lambda: self._once(lambda: client.cancel_order(order_id, symbol, extra)),
                 what=f"{self._caps.id} cancel_order {order_id}",
             )
         except (OrderNotFound, OrderRejected) as exc:
@@ -678,10 +675,12 @@ class Exchange:
 
     # -- streams (adapters.streams: reconnect, watchdog, typed items) -----------------------
 
-    def watch_order_book(self, symbol: str, depth: int | None = None) -> AsyncIterator[OrderBook]:
+    def watch_order_book(
+        self, symbol: str, limit: int | None = None, *, depth: int | None = None
+    ) -> AsyncIterator[OrderBook]:
         """``async for book in ex.watch_order_book("BTC/USD")``: a copy of the book each time
-        it changes, at most ``depth`` levels a side. Reconnects and rebuilds by itself."""
-        return streams.watch_order_book(self, symbol, depth)
+        it changes, at most ``limit`` (or ``depth``) levels a side; rebuilt after reconnects."""
+        return streams.watch_order_book(self, symbol, book_depth(limit, depth))
 
     def watch_trades(self, symbol: str) -> Watch[Trade]:
         """Every public trade of ``symbol``, one at a time, oldest first. After a reconnect
@@ -698,6 +697,8 @@ class Exchange:
         """Candles as they form; the same ``timestamp`` comes again while the candle changes.
         BitMart: kline channel; Bitstamp: ``fetch_ohlcv`` polled on each candle boundary."""
         return streams.watch_candles(self, symbol, timeframe)
+
+    watch_ohlcv = watch_candles  # ccxt's name (one Candle an item, not ccxt's list of rows)
 
     def watch_orders(self, symbol: str | None = None) -> Watch[Order]:
         """The account's orders each time one changes. Needs credentials (checked before

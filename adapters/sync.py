@@ -22,11 +22,20 @@ Streams are plain iterators (:class:`SyncStream`): bounded by ``max_items`` and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import threading
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Iterator,
+    Mapping,
+)
 from decimal import Decimal
 from types import TracebackType
 from typing import (
@@ -47,6 +56,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from .credentials import Credentials
+    from .enums import OrderType, Side
     from .factory import PaperTradeId
     from .models import (
         Balance,
@@ -65,11 +75,18 @@ if TYPE_CHECKING:
     from .paper.exchange import PaperExchange
     from .paper.ledger import Ledger
     from .paper.session import Pace
-    from .protocol import ExchangeAPI
+    from .protocol import ExchangeAPI, Params
     from .retry import RetryPolicy
     from .streams import StreamPolicy
 
-__all__ = ["SyncExchange", "SyncPaperExchange", "SyncStream", "open_exchange"]
+__all__ = [
+    "LiveOptions",
+    "PaperOptions",
+    "SyncExchange",
+    "SyncPaperExchange",
+    "SyncStream",
+    "open_exchange",
+]
 
 log = logging.getLogger("adapters")
 T = TypeVar("T")
@@ -113,13 +130,33 @@ class _LoopThread:
         if not self.alive:
             coro.close()
             raise RuntimeError("this exchange is closed")
-        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        started, finished = threading.Event(), threading.Event()
+
+        async def tracked() -> T:
+            started.set()
+            try:
+                return await coro
+            finally:
+                finished.set()
+
+        future = asyncio.run_coroutine_threadsafe(tracked(), self.loop)
         try:
             return future.result()
         except BaseException:
-            # Ctrl-C while waiting: stop the call on the loop too, not only the wait.
+            # Ctrl-C while waiting: stop the call on the loop too, and let it unwind there
+            # before the caller goes on (closing a stream still mid-item would fail).
             future.cancel()
+            self._round_trip()  # the loop has now taken the cancellation
+            if started.is_set():
+                finished.wait(_CLOSE_TIMEOUT)
+            else:
+                coro.close()  # cancelled before it ran: never awaited, and never will be
             raise
+
+    def _round_trip(self) -> None:
+        """Wait until the loop has run everything scheduled before this call."""
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(asyncio.sleep(0), self.loop).result(_CLOSE_TIMEOUT)
 
     def stop(self) -> None:
         """Stop the loop and wait (bounded) for its thread to finish."""
@@ -323,53 +360,96 @@ class SyncExchange:
         """One market; raises :class:`~adapters.errors.UnknownSymbol` with close matches."""
         return self._runner.run(self._ex.market(symbol))
 
-    def fetch_ticker(self, symbol: str) -> Ticker:
+    def fetch_ticker(self, symbol: str, params: Params = None) -> Ticker:
         """Best bid/ask, last price and 24h statistics."""
-        return self._runner.run(self._ex.fetch_ticker(symbol))
+        return self._runner.run(self._ex.fetch_ticker(symbol, params))
 
-    def fetch_order_book(self, symbol: str, limit: int | None = None) -> OrderBook:
+    def fetch_tickers(
+        self, symbols: Iterable[str] | None = None, params: Params = None
+    ) -> dict[str, Ticker]:
+        """Tickers of several markets in one request, by symbol."""
+        return self._runner.run(self._ex.fetch_tickers(symbols, params))
+
+    def fetch_order_book(
+        self, symbol: str, limit: int | None = None, params: Params = None
+    ) -> OrderBook:
         """An order book snapshot, at most ``limit`` levels a side."""
-        return self._runner.run(self._ex.fetch_order_book(symbol, limit))
+        return self._runner.run(self._ex.fetch_order_book(symbol, limit, params))
 
     def fetch_trades(
-        self, symbol: str, since: int | None = None, limit: int | None = None
+        self, symbol: str, since: int | None = None, limit: int | None = None, params: Params = None
     ) -> list[Trade]:
         """Recent public trades, oldest first."""
-        return self._runner.run(self._ex.fetch_trades(symbol, since, limit))
+        return self._runner.run(self._ex.fetch_trades(symbol, since, limit, params))
 
     def fetch_ohlcv(
-        self, symbol: str, timeframe: str = "1m", since: int | None = None, limit: int | None = None
+        self,
+        symbol: str,
+        timeframe: str = "1m",
+        since: int | None = None,
+        limit: int | None = None,
+        params: Params = None,
     ) -> list[Candle]:
         """Candles, oldest first."""
-        return self._runner.run(self._ex.fetch_ohlcv(symbol, timeframe, since, limit))
+        return self._runner.run(self._ex.fetch_ohlcv(symbol, timeframe, since, limit, params))
 
     # -- private reads -----------------------------------------------------------------------
 
-    def fetch_balance(self) -> Balances:
+    def fetch_balance(self, params: Params = None) -> Balances:
         """Free, used and total balance per currency."""
-        return self._runner.run(self._ex.fetch_balance())
+        return self._runner.run(self._ex.fetch_balance(params))
 
-    def fetch_trading_fee(self, symbol: str) -> TradingFee:
+    def fetch_trading_fee(self, symbol: str, params: Params = None) -> TradingFee:
         """The account's maker/taker fee for ``symbol``, as fractions."""
-        return self._runner.run(self._ex.fetch_trading_fee(symbol))
+        return self._runner.run(self._ex.fetch_trading_fee(symbol, params))
 
-    def fetch_order(self, order_id: str, symbol: str) -> Order:
+    def fetch_order(self, order_id: str, symbol: str, params: Params = None) -> Order:
         """One order by the venue's id."""
-        return self._runner.run(self._ex.fetch_order(order_id, symbol))
+        return self._runner.run(self._ex.fetch_order(order_id, symbol, params))
 
     def fetch_order_by_client_id(self, client_order_id: str, symbol: str) -> Order:
         """The order the venue holds under ``client_order_id``."""
         return self._runner.run(self._ex.fetch_order_by_client_id(client_order_id, symbol))
 
-    def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
+    def fetch_open_orders(
+        self,
+        symbol: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        params: Params = None,
+    ) -> list[Order]:
         """Open orders, for one symbol or all."""
-        return self._runner.run(self._ex.fetch_open_orders(symbol))
+        return self._runner.run(self._ex.fetch_open_orders(symbol, since, limit, params))
+
+    def fetch_closed_orders(
+        self,
+        symbol: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        params: Params = None,
+    ) -> list[Order]:
+        """Orders no longer open, from the venue's order history (where it keeps one)."""
+        return self._runner.run(self._ex.fetch_closed_orders(symbol, since, limit, params))
+
+    def fetch_orders(
+        self,
+        symbol: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        params: Params = None,
+    ) -> list[Order]:
+        """Open and closed orders in one list (where the venue offers it)."""
+        return self._runner.run(self._ex.fetch_orders(symbol, since, limit, params))
 
     def fetch_my_trades(
-        self, symbol: str | None = None, since: int | None = None, limit: int | None = None
+        self,
+        symbol: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        params: Params = None,
     ) -> list[Fill]:
         """The account's own executions (fills)."""
-        return self._runner.run(self._ex.fetch_my_trades(symbol, since, limit))
+        return self._runner.run(self._ex.fetch_my_trades(symbol, since, limit, params))
 
     # -- orders ------------------------------------------------------------------------------
 
@@ -377,26 +457,48 @@ class SyncExchange:
         """Every check of the order pipeline that sends nothing; returns the market."""
         return self._runner.run(self._ex.validate_order(request))
 
-    def create_order(self, request: OrderRequest) -> Order:
-        """Place an order through the one pipeline; see :meth:`Exchange.create_order`."""
-        return self._runner.run(self._ex.create_order(request))
+    @overload
+    def create_order(self, request: OrderRequest, /) -> Order: ...
 
-    def cancel_order(self, order_id: str, symbol: str) -> Order:
+    @overload
+    def create_order(
+        self,
+        symbol: str,
+        type: str | OrderType,
+        side: str | Side,
+        amount: Decimal | float | int | str,
+        price: Decimal | float | int | str | None = None,
+        params: Params = None,
+    ) -> Order: ...
+
+    def create_order(self, *args: Any, **kwargs: Any) -> Order:
+        """Place an order through the one pipeline (an :class:`OrderRequest`, or ccxt's
+        ``symbol, type, side, amount, price, params``); see :meth:`Exchange.create_order`."""
+        return self._runner.run(self._ex.create_order(*args, **kwargs))
+
+    def cancel_order(self, order_id: str, symbol: str, params: Params = None) -> Order:
         """Cancel an order; returns it as the venue reports it after the cancel."""
-        return self._runner.run(self._ex.cancel_order(order_id, symbol))
+        return self._runner.run(self._ex.cancel_order(order_id, symbol, params))
+
+    def cancel_all_orders(self, symbol: str | None, params: Params = None) -> list[Order]:
+        """Cancel every open order in ``symbol`` (``None``: every market)."""
+        return self._runner.run(self._ex.cancel_all_orders(symbol, params))
 
     # -- streams -----------------------------------------------------------------------------
 
     def watch_order_book(
         self,
         symbol: str,
-        depth: int | None = None,
+        limit: int | None = None,
         *,
+        depth: int | None = None,
         max_items: int | None = None,
         timeout: float | None = None,
     ) -> SyncStream[OrderBook]:
-        """The order book each time it changes, at most ``depth`` levels a side."""
-        return self._stream(self._ex.watch_order_book(symbol, depth), max_items, timeout)
+        """The order book each time it changes, at most ``limit`` (or ``depth``) levels a side."""
+        return self._stream(
+            self._ex.watch_order_book(symbol, limit, depth=depth), max_items, timeout
+        )
 
     def watch_trades(
         self, symbol: str, *, max_items: int | None = None, timeout: float | None = None
@@ -420,6 +522,17 @@ class SyncExchange:
     ) -> SyncStream[Candle]:
         """Candles as they form; the same ``timestamp`` comes again while it changes."""
         return self._stream(self._ex.watch_candles(symbol, timeframe), max_items, timeout)
+
+    def watch_ohlcv(
+        self,
+        symbol: str,
+        timeframe: str = "1m",
+        *,
+        max_items: int | None = None,
+        timeout: float | None = None,
+    ) -> SyncStream[Candle]:
+        """ccxt's name for :meth:`watch_candles`."""
+        return self._stream(self._ex.watch_ohlcv(symbol, timeframe), max_items, timeout)
 
     def watch_orders(
         self,

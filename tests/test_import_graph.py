@@ -14,15 +14,26 @@ PACKAGE = Path(__file__).resolve().parent.parent / "adapters"
 # Lowest first. A module may import from its own layer or below, never above. "" is the
 # package itself (``adapters/__init__.py``, the lazy public surface).
 LAYERS: list[set[str]] = [
-    {"enums", "errors", "console", "redact", "inputs"},
+    {"enums", "errors", "redact", "inputs"},
     {"capabilities", "models"},
-    {"credentials", "retry", "convert", "rules", "protocol", "replay"},
+    # console defers its one import of display (--json output) into the function using it.
+    {
+        "credentials",
+        "retry",
+        "convert",
+        "rules",
+        "protocol",
+        "replay",
+        "ccxt_args",
+        "display",
+        "console",
+    },
     {"venues"},
     {"streams"},
-    {"exchange"},
+    {"exchange", "lists"},
     {"paper"},
     {"factory"},
-    {"cli", "__main__", ""},
+    {"cli", "sync", "__main__", ""},
 ]
 
 

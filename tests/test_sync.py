@@ -3,10 +3,14 @@ replayed from the REST cassettes and the recorded BitMart book session."""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import gc
 import inspect
 import json
+import re
 import threading
+import typing
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal as D
@@ -23,13 +27,14 @@ from adapters import (
     UnknownSymbol,
     UnsupportedOrderType,
 )
+from adapters.exchange import Exchange
 from adapters.paper.exchange import PaperExchange
 from adapters.paper.session import DEMO_SESSION
 from adapters.protocol import ExchangeAPI
 from adapters.replay import Recording, ReplayServer
-from adapters.sync import SyncExchange, SyncPaperExchange, SyncStream, open_exchange
+from adapters.sync import SyncExchange, SyncPaperExchange, SyncStream, _LoopThread, open_exchange
 
-from .conftest import DUMMY, TEST_CONFIG, replay, requests_to
+from .conftest import DUMMY, ROOT, TEST_CONFIG, replay, requests_to
 from .streams_support import FAST, SHIPPED
 
 #: The options every facade here is opened with: dummy keys, no rate-limit sleeps.
@@ -115,10 +120,10 @@ def test_paper_ids_get_the_paper_facade() -> None:
 _STREAM_BOUNDS = {"max_items", "timeout"}
 
 
-def _public_methods(cls: type) -> dict[str, inspect.Signature]:
+def _public_methods(cls: type) -> set[str]:
     return {
-        name: inspect.signature(member)
-        for name, member in inspect.getmembers(cls, inspect.isfunction)
+        name
+        for name, _ in inspect.getmembers(cls, inspect.isfunction)
         if not name.startswith("_") and name != "close"
     }
 
@@ -134,25 +139,34 @@ def test_every_async_method_has_a_sync_twin(
     with the same parameters."""
     wanted = _public_methods(async_cls)
     if base is not None:  # the paper class: only what it adds
-        wanted = {k: v for k, v in wanted.items() if k not in _public_methods(base)}
-    wanted.pop("watch_market", None)  # the paper feed's internal subscription, not an API
+        wanted -= _public_methods(base)
+    wanted.discard("watch_market")  # the paper feed's internal subscription, not an API
     own = _public_methods(sync_cls)
     assert sorted(set(wanted) - set(own)) == []
-    for name, signature in wanted.items():
-        theirs = [(p.name, p.default) for p in signature.parameters.values()]
+    for name in wanted:
+        # An overloaded method (create_order) is compared overload by overload.
+        theirs = _shapes(async_cls, name)
         mine = [
-            (p.name, p.default)
-            for p in own[name].parameters.values()
-            if p.name not in _STREAM_BOUNDS
+            [p for p in shape if p[0] not in _STREAM_BOUNDS] for shape in _shapes(sync_cls, name)
         ]
         assert mine == theirs, name
+
+
+def _shapes(cls: type, name: str) -> list[list[tuple[str, Any]]]:
+    function = getattr(cls, name)
+    # A protocol's overloads have no implementation to find them by: take the live class's.
+    owner = Exchange if cls is ExchangeAPI else cls
+    variants = typing.get_overloads(getattr(owner, name)) or [function]
+    return [
+        [(p.name, p.default) for p in inspect.signature(v).parameters.values()] for v in variants
+    ]
 
 
 # -- streams as plain iterators ----------------------------------------------------------------
 
 
 @contextmanager
-def _book_venue(pace: float = 500) -> Iterator[SyncExchange]:
+def _book_venue(pace: float = 500) -> Iterator[tuple[SyncExchange, ReplayServer]]:
     """A facade pointed at the recorded BitMart depth session (snapshot + 299 updates)."""
     server = ReplayServer(_SESSION, compress=True, pace=pace)
     with open_exchange("bitmart", streams=FAST, **OPTS) as ex:
@@ -161,7 +175,7 @@ def _book_venue(pace: float = 500) -> Iterator[SyncExchange]:
             ex.exchange.venue.point_at(ex.exchange.client, server.http_url, server.ws_url)
             markets = json.loads((SHIPPED / "bitmart" / "markets.spot.json").read_text())
             ex.exchange.client.set_markets(list(markets.values()))
-            yield ex
+            yield ex, server
         finally:
             ex.run(server.close())
 
@@ -171,7 +185,7 @@ _SESSION = Recording.load(SHIPPED / "bitmart" / "depth_increase100_derived.jsonl
 
 def test_a_stream_is_an_iterator_bounded_by_max_items() -> None:
     snapshot = next(f.json() for f in _SESSION.data_frames())["data"][0]
-    with _book_venue() as ex:
+    with _book_venue() as (ex, _):
         stream = ex.watch_order_book("ETH/USDT", 5, max_items=3, timeout=5)
         assert isinstance(stream, SyncStream)
         books = list(stream)
@@ -181,19 +195,43 @@ def test_a_stream_is_an_iterator_bounded_by_max_items() -> None:
     assert books[0].best_ask == D(snapshot["asks"][0][0])
 
 
-def test_a_stream_closes_on_close_and_with_its_facade() -> None:
-    with _book_venue() as ex:
+def test_a_stream_closes_with_its_with_block() -> None:
+    with _book_venue() as (ex, _):
         with ex.watch_order_book("ETH/USDT", 5, timeout=5) as stream:
             next(stream)
         assert stream.closed
         assert list(stream) == []
-        other = ex.watch_order_book("ETH/USDT", 5, timeout=5)
-        next(other)
-    assert other.closed
+
+
+def test_a_stream_closes_with_its_facade() -> None:
+    # A fresh venue: the session replays from its start for this stream alone.
+    with _book_venue() as (ex, _):
+        stream = ex.watch_order_book("ETH/USDT", 5, timeout=5)
+        next(stream)
+        assert not stream.closed
+    assert stream.closed
+
+
+def _connections_drop_to(server: ReplayServer, ex: SyncExchange, count: int) -> bool:
+    for _ in range(200):  # bounded: two seconds
+        if server.active_connections == count:
+            return True
+        ex.run(asyncio.sleep(0.01))
+    return False
+
+
+def test_a_stream_dropped_after_a_break_is_closed_when_collected() -> None:
+    with _book_venue() as (ex, server):
+        for _book in ex.watch_order_book("ETH/USDT", 5, timeout=5):
+            break
+        assert server.active_connections == 1
+        gc.collect()
+        # The last subscription on the connection ended: the adapter closes the connection.
+        assert _connections_drop_to(server, ex, 0)
 
 
 def test_a_stream_that_waits_too_long_raises_and_closes() -> None:
-    with _book_venue(pace=0.2) as ex:  # one recorded frame every five seconds
+    with _book_venue(pace=0.2) as (ex, _):  # one recorded frame every five seconds
         slow = ex.watch_order_book("ETH/USDT", 5, timeout=0.2)
         with pytest.raises(TimeoutError, match=r"0\.2 s"):
             next(slow)
@@ -243,3 +281,59 @@ def test_the_facade_takes_exactly_the_options_of_open_exchange() -> None:
         "source", "replay_pace", "ledger", "account", "initial_balances", "maker_fee",
         "taker_fee", "queue",
     }  # fmt: skip
+
+
+def test_the_readme_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Quick scripts: the synchronous facade", 1)[1]
+    match = re.search(r"```python\n(.*?)```", section, re.S)
+    assert match is not None, "no python block in the sync facade section"
+    before = _loop_threads()
+    exec(compile(match.group(1), "README.md", "exec"), {})
+    out = capsys.readouterr().out.splitlines()
+    assert _loop_threads() == before  # the with block closed the loop
+    assert len(out) == 7 and all(line.startswith("bid ") for line in out[:3])
+    placed = re.fullmatch(r"LIMIT_MAKER buy 0\.05 @ (\S+): open", out[3])
+    assert placed is not None, out[3]
+    order_id = re.fullmatch(r"open: \['(\S+)'\]", out[4])
+    assert order_id is not None, out[4]
+    assert out[5] == f"cancelled: ['{order_id[1]}']"
+    assert out[6] == "USD free 1000"
+
+
+def test_an_interrupted_call_unwinds_on_the_loop_before_run_returns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ctrl-C while a call waits: the call is cancelled on the loop, and run() re-raises only
+    once it has unwound there."""
+    runner = _LoopThread("adapters-sync-test")
+    running, unwound = threading.Event(), threading.Event()
+
+    async def slow() -> None:
+        running.set()
+        try:
+            await asyncio.sleep(30)
+        finally:
+            await asyncio.sleep(0.05)  # some clean-up that takes a while
+            unwound.set()
+
+    real_result = concurrent.futures.Future.result
+    calls = 0
+
+    def interrupted(self: concurrent.futures.Future[Any], timeout: float | None = None) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            assert running.wait(5)
+            raise KeyboardInterrupt
+        return real_result(self, timeout)
+
+    monkeypatch.setattr(concurrent.futures.Future, "result", interrupted)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            runner.run(slow())
+        assert unwound.is_set()
+    finally:
+        monkeypatch.undo()
+        runner.stop()
+    assert not runner.alive

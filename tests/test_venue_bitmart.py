@@ -18,8 +18,10 @@ from adapters import (
     OrderStatus,
     OrderType,
     Side,
+    UnsupportedOrderType,
     open_exchange,
 )
+from adapters.capabilities import Method
 from adapters.venues.bitmart.replay import bitmart_books
 
 from .fakevenue import DUMMY
@@ -175,6 +177,58 @@ class TestBitmart(VenueContract):
         },
         "cancel_order": {"id": "209628171087991494", "symbol": "BTC/USDT"},
         "unsupported_types": [OrderType.MARKET],
+        # rest/tickers.json: one positional row ["AFIN_USDT", last "0.001047", v_24h "11110",
+        # qv_24h "11.632170", open "0.001048", high "0.001048", low "0.001047", fluctuation,
+        # bid_px "0.001029", bid_sz "5555", ask_px "0.001041", ask_sz "5297", ts]; AFIN_USDT is
+        # not a loaded market, so ccxt keys it by the venue's id.
+        "fetch_tickers": {
+            "path": "/spot/quotation/v3/tickers",
+            "tickers": {
+                "AFIN_USDT": {
+                    "timestamp": 1717122550482,
+                    "last": D("0.001047"),
+                    "open": D("0.001048"),
+                    "high": D("0.001048"),
+                    "low": D("0.001047"),
+                    "bid": D("0.001029"),
+                    "bid_volume": D("5555"),
+                    "ask": D("0.001041"),
+                    "ask_volume": D("5297"),
+                    "base_volume": D("11110"),
+                    "quote_volume": D("11.632170"),
+                }
+            },
+            "loaded_symbol": "BTC/USDT",
+            "of_loaded_symbol": [],  # the answer has no BTC_USDT row
+        },
+        # ccxt 4.5.70 bitmart.has: fetchTickers, fetchClosedOrders, cancelAllOrders;
+        # fetchOrders False.
+        "methods": {Method.FETCH_TICKERS, Method.FETCH_CLOSED_ORDERS, Method.CANCEL_ALL_ORDERS},
+        # rest/cancel_all.json: {"code": 1000, "message": "OK", "data": {}}: no order named.
+        "cancel_all_orders": {"symbol": "BTC/USDT", "path": "/spot/v4/cancel_all", "orders": []},
+        # rest/query_history_orders.json: orderId "201060879563236943", side "sell", type
+        # "market", state "filled", priceAvg "71.0566", size "0.100", filledSize "0.100",
+        # filledNotional "7.10566000", createTime "1700215845644" (LTC_USDT, read as BTC/USDT).
+        "fetch_closed_orders": {
+            "symbol": "BTC/USDT",
+            "limit": 1,
+            "count": 1,
+            "first": {
+                "id": "201060879563236943",
+                "client_order_id": "201060879563236943",
+                "side": Side.SELL,
+                "type": OrderType.MARKET,
+                "status": OrderStatus.FILLED,
+                "amount": D("0.100"),
+                "filled": D("0.100"),
+                "average": D("71.0566"),
+                "cost": D("7.10566000"),
+                "timestamp": 1700215845644,
+            },
+        },
+        # submit_order fields: notional is a market buy by quote amount (not in the table);
+        # size is the amount argument.
+        "venue_order_flags": {"notional": UnsupportedOrderType, "size": InvalidOrderRequest},
         "errors": {
             "error_balance_not_enough": (_create, InsufficientFunds),  # 50020
             "error_post_only_would_match_high": (_create_maker, OrderRejected),  # 50034

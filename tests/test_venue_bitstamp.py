@@ -13,7 +13,9 @@ from adapters import (
     OrderRejected,
     OrderStatus,
     Side,
+    UnsupportedOrderType,
 )
+from adapters.capabilities import Method
 from adapters.errors import ClockSkew
 from adapters.venues.bitstamp.replay import bitstamp_book, bitstamp_snapshot_route
 
@@ -143,6 +145,39 @@ class TestBitstamp(VenueContract):
         },
         "cancel_order": {"id": "1453282316578816", "symbol": "BTC/USD"},
         "unsupported_types": [],
+        # payloads/bitstamp/ticker_all.json (the element of ccxt's fetch_tickers comment):
+        # "pair": "BTC/USD", "timestamp": "1686068944", "last": "26216", "bid": "26208", ...
+        "fetch_tickers": {
+            "path": "/api/v2/ticker/",
+            "tickers": {
+                "BTC/USD": {
+                    "timestamp": 1686068944000,
+                    "last": D("26216"),
+                    "bid": D("26208"),
+                    "ask": D("26211"),
+                    "high": D("26252"),
+                    "low": D("25350"),
+                    "open": D("25730"),
+                    "vwap": D("25681"),
+                    "base_volume": D("3563.13819902"),
+                }
+            },
+            "loaded_symbol": "BTC/USD",
+            "of_loaded_symbol": ["BTC/USD"],
+        },
+        # ccxt 4.5.70 bitstamp.has: fetchTickers and cancelAllOrders, no order history.
+        "methods": {Method.FETCH_TICKERS, Method.CANCEL_ALL_ORDERS},
+        # rest/cancel_all_orders.json: "canceled": [{"id": 1453282316578816,
+        # "amount": "0.02035278", "price": "2100.45", "type": 0, ...}]; type 0 is a buy.
+        "cancel_all_orders": {
+            "symbol": "BTC/USD",
+            "path": "/api/v2/cancel_all_orders/btcusd/",
+            "orders": [("1453282316578816", Side.BUY, D("2100.45"), D("0.02035278"))],
+        },
+        # Bitstamp API v2 buy/sell flags that make orders the table does not list.
+        "venue_order_flags": dict.fromkeys(
+            ["ioc_order", "fok_order", "gtd_order", "daily_order"], UnsupportedOrderType
+        ),
         "errors": {
             "error_api_key_not_found": (lambda ex: ex.fetch_balance(), AuthenticationFailed),
             "error_invalid_signature": (lambda ex: ex.fetch_balance(), AuthenticationFailed),

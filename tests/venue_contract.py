@@ -26,8 +26,10 @@ from adapters import (
     OrderType,
     Side,
     UnknownSymbol,
+    UnsupportedFeature,
     UnsupportedOrderType,
 )
+from adapters.capabilities import Method
 from adapters.exchange import Exchange
 from adapters.models import OrderBook
 from adapters.replay import Recording, RestHandler, RestResponse
@@ -177,6 +179,28 @@ class VenueContract(OrderSafetyContract):
         c = candles[0]
         assert (c.timestamp, c.open, c.high, c.low, c.close, c.volume) == exp["row"]
 
+    async def test_fetch_tickers(self, ex: Exchange) -> None:
+        exp = self.EXPECT["fetch_tickers"]
+        with replay(self.EXCHANGE, "fetch_tickers"):
+            tickers = await ex.fetch_tickers()
+        assert sorted(tickers) == sorted(exp["tickers"])
+        for symbol, fields in exp["tickers"].items():
+            for field, value in fields.items():
+                assert getattr(tickers[symbol], field) == value, (symbol, field)
+
+    async def test_fetch_tickers_of_some_symbols(self, ex: Exchange) -> None:
+        exp = self.EXPECT["fetch_tickers"]
+        with replay(self.EXCHANGE, "fetch_tickers"):
+            tickers = await ex.fetch_tickers([exp["loaded_symbol"]])
+        assert sorted(tickers) == exp["of_loaded_symbol"]
+
+    async def test_fetch_tickers_unknown_symbol_sends_nothing(self, ex: Exchange) -> None:
+        exp = self.EXPECT["fetch_tickers"]
+        with replay(self.EXCHANGE, "fetch_tickers") as cassette:
+            with pytest.raises(UnknownSymbol):
+                await ex.fetch_tickers([exp["loaded_symbol"], "NOPE/USD"])
+            assert requests_to(cassette, exp["path"]) == 0
+
     # -- private reads -------------------------------------------------------------------
 
     async def test_fetch_balance(self, ex: Exchange) -> None:
@@ -207,6 +231,42 @@ class VenueContract(OrderSafetyContract):
         assert len(orders) == exp["count"]
         for field, value in exp["first"].items():
             assert getattr(orders[0], field) == value, field
+
+    async def test_fetch_closed_orders(self, ex: Exchange) -> None:
+        exp = self.EXPECT.get("fetch_closed_orders")
+        if exp is None:
+            pytest.skip(f"{self.EXCHANGE} keeps no order history (see test_optional_methods)")
+        with replay(self.EXCHANGE, "fetch_closed_orders"):
+            orders = await ex.fetch_closed_orders(exp["symbol"], limit=exp["limit"])
+        assert len(orders) == exp["count"]
+        for field, value in exp["first"].items():
+            assert getattr(orders[0], field) == value, field
+
+    def test_optional_methods_are_what_ccxt_offers(self, ex: Exchange) -> None:
+        """The card's optional methods are exactly the ones ccxt 4.5.70 implements for the
+        venue (its ``has``), so a ccxt upgrade that changes them fails here."""
+        camel = {
+            Method.FETCH_TICKERS: "fetchTickers",
+            Method.FETCH_ORDERS: "fetchOrders",
+            Method.FETCH_CLOSED_ORDERS: "fetchClosedOrders",
+            Method.CANCEL_ALL_ORDERS: "cancelAllOrders",
+        }
+        offered = {m for m in Method if ex.client.has.get(camel[m])}
+        assert ex.capabilities().methods == offered == self.EXPECT["methods"]
+
+    async def test_optional_methods_the_venue_lacks_send_nothing(self, ex: Exchange) -> None:
+        lacking = sorted(set(Method) - ex.capabilities().methods)
+        calls = {
+            Method.FETCH_TICKERS: lambda: ex.fetch_tickers(),
+            Method.FETCH_ORDERS: lambda: ex.fetch_orders(self.EXPECT["load_markets"]["symbol"]),
+            Method.FETCH_CLOSED_ORDERS: lambda: ex.fetch_closed_orders(),
+            Method.CANCEL_ALL_ORDERS: lambda: ex.cancel_all_orders(None),
+        }
+        for method in lacking:
+            with replay(self.EXCHANGE, "load_markets") as cassette:
+                with pytest.raises(UnsupportedFeature, match=f"does not offer {method.value}"):
+                    await calls[method]()
+                assert cassette.play_count == 0, method
 
     async def test_fetch_my_trades(self, ex: Exchange) -> None:
         exp = self.EXPECT["fetch_my_trades"]
@@ -260,6 +320,78 @@ class VenueContract(OrderSafetyContract):
             order = await ex.cancel_order(exp["id"], exp["symbol"])
         assert order.id == exp["id"]
         assert order.status is OrderStatus.CANCELED
+
+    async def test_cancel_all_orders(self, ex: Exchange) -> None:
+        exp = self.EXPECT["cancel_all_orders"]
+        with replay(self.EXCHANGE, "cancel_all_orders") as cassette:
+            orders = await ex.cancel_all_orders(exp["symbol"])
+            assert requests_to(cassette, exp["path"]) == 1
+        assert [(o.id, o.side, o.price, o.amount) for o in orders] == exp["orders"]
+        assert all(o.status is OrderStatus.CANCELED for o in orders)
+
+    async def test_cancel_all_orders_without_credentials_sends_nothing(
+        self, make_exchange: Callable[..., Exchange]
+    ) -> None:
+        ex = make_exchange(self.EXCHANGE, credentials=Credentials())
+        with replay(self.EXCHANGE, "cancel_all_orders") as cassette:
+            with pytest.raises(MissingCredentials):
+                await ex.cancel_all_orders(self.EXPECT["cancel_all_orders"]["symbol"])
+            assert cassette.play_count == 0
+
+    # -- ccxt-shaped calls ---------------------------------------------------------------
+
+    def ccxt_args(self, name: str) -> tuple[Any, ...]:
+        """``(symbol, type, side, amount, price, params)`` for the cassette's request."""
+        r = self.EXPECT[name]["request"]
+        return (r["symbol"], "limit", r["side"], float(r["amount"]), float(r["price"]),
+                {"clientOrderId": r["client_order_id"]})  # fmt: skip
+
+    async def test_ccxt_shaped_create_order_is_the_same_order(self, ex: Exchange) -> None:
+        exp = self.EXPECT["create_order_limit"]
+        with replay(self.EXCHANGE, "create_order_limit") as cassette:
+            order = await ex.create_order(*self.ccxt_args("create_order_limit"))
+            assert requests_to(cassette, self.ORDER_PATH) == 1
+        assert (order.id, order.type) == (exp["id"], OrderType.LIMIT)
+        assert order.client_order_id == exp["request"]["client_order_id"]
+
+    async def test_ccxt_post_only_is_limit_maker_on_the_wire(self, ex: Exchange) -> None:
+        exp = self.EXPECT["create_order_limit_maker"]
+        symbol, _, side, amount, price, params = self.ccxt_args("create_order_limit_maker")
+        with replay(self.EXCHANGE, "create_order_limit_maker") as cassette:
+            order = await ex.create_order(
+                symbol, "limit", side, amount, price, {**params, "postOnly": True}
+            )
+            sent = [r for r in cassette.requests if self.ORDER_PATH in r.uri]
+        assert len(sent) == 1 and order.type is OrderType.LIMIT_MAKER
+        body = sent[0].body.decode() if isinstance(sent[0].body, bytes) else sent[0].body
+        assert exp["wire_marker"] in body and "postOnly" not in body
+
+    @pytest.mark.parametrize(
+        ("params", "error"),
+        [
+            ({"timeInForce": "IOC"}, UnsupportedOrderType),
+            ({"timeInForce": "FOK"}, UnsupportedOrderType),
+            ({"triggerPrice": 40}, UnsupportedOrderType),
+            ({"type": "market"}, InvalidOrderRequest),
+            ({"postOnly": "sometimes"}, InvalidOrderRequest),
+        ],
+    )
+    async def test_ccxt_params_the_table_governs_send_nothing(
+        self, ex: Exchange, params: dict[str, Any], error: type[Exception]
+    ) -> None:
+        symbol, _, side, amount, price, own = self.ccxt_args("create_order_limit")
+        with replay(self.EXCHANGE, "create_order_limit") as cassette:
+            with pytest.raises(error):
+                await ex.create_order(symbol, "limit", side, amount, price, {**own, **params})
+            assert cassette.play_count == 0
+
+    async def test_venue_order_flags_are_screened_too(self, ex: Exchange) -> None:
+        symbol, _, side, amount, price, own = self.ccxt_args("create_order_limit")
+        for flag, error in self.EXPECT["venue_order_flags"].items():
+            with replay(self.EXCHANGE, "create_order_limit") as cassette:
+                with pytest.raises(error, match=flag):
+                    await ex.create_order(symbol, "limit", side, amount, price, {**own, flag: 1})
+                assert cassette.play_count == 0, flag
 
     @pytest.mark.parametrize(
         ("override", "message"),

@@ -1,7 +1,8 @@
 """``adapters paper ...``: the demo and the paper account's ledger from the command line.
 
 ``adapters.cli`` calls :func:`add_paper_commands` with its sub-parsers. The ledger commands
-(``fund``, ``reset``, ``balances``, ``fills``) work on the ledger file alone, offline. Bad
+(``fund``, ``reset``, ``balances``, ``fills``) work on the ledger file, offline (the balances
+table takes each currency's precision from the markets shipped with the package). Bad
 input exits 2 with one line (through ``adapters.cli``'s parser); ledger and exchange errors
 (a damaged or unwritable ledger included) are :class:`~adapters.errors.AdapterError` and
 exit 1 with their message. ``balances`` and ``fills`` only read, so they run beside a
@@ -11,19 +12,22 @@ writer.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from ..capabilities import capabilities
-from ..console import UsageError, render_table
-from ..errors import InvalidInput, UnknownExchange
+from ..console import UsageError, add_command, add_json_flag, json_text, render_table
+from ..errors import AdapterError, InvalidInput, UnknownExchange
 from ..inputs import parse_currency, parse_decimal
 from .engine import plain
-from .ledger import Ledger
+from .ledger import MEMORY, Ledger
 
 __all__ = ["add_paper_commands"]
+
+log = logging.getLogger("adapters")
 
 
 def _paper_id(value: str) -> str:
@@ -49,41 +53,55 @@ def _amount(value: str) -> Decimal:
 
 def add_paper_commands(subparsers: Any) -> None:
     """Add ``paper demo|fund|reset|balances|fills`` to an argparse sub-parsers object."""
-    paper = subparsers.add_parser(
-        "paper", help="paper trading: the demo, and the paper account's funds and fills"
+    paper = add_command(
+        subparsers, "paper", "Paper trading: the demo, and the paper account's funds and fills",
+        "The ledger commands (fund, reset, balances, fills) work on the ledger file, offline.",
+    )  # fmt: skip
+    sub = paper.add_subparsers(
+        dest="paper_command", required=True, parser_class=type(paper), metavar="COMMAND"
     )
-    sub = paper.add_subparsers(dest="paper_command", required=True, parser_class=type(paper))
 
     def account_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("exchange", type=_paper_id, help="bitstamp or bitmart (paper account)")
-        p.add_argument("--account", default="default", help="account name (default: default)")
+        p.add_argument("--account", default="default", help="account name")
         p.add_argument("--ledger", type=Path, help="ledger file (default: the user state dir)")
 
-    p = sub.add_parser(
-        "demo", help="run the paper-trading demo (offline on a recorded session by default)"
+    p = add_command(
+        sub, "demo", "Run the paper-trading demo (offline on a recorded session by default)"
     )
     p.add_argument("--live", action="store_true", help="use the live public feed instead")
     p.add_argument("--ledger", type=Path, help="keep the paper account in this SQLite file")
     p.add_argument("--quiet", action="store_true", help="print the summary only")
     p.set_defaults(func=_cmd_demo)
 
-    p = sub.add_parser("fund", help="set a currency's balance: paper fund bitstamp USD 10000")
+    p = add_command(
+        sub, "fund", "Set a currency's balance", "Example: adapters paper fund bitstamp USD 10000"
+    )
     account_options(p)
-    p.add_argument("currency", type=_currency)
-    p.add_argument("amount", type=_amount)
+    p.add_argument("currency", type=_currency, help="currency code, e.g. USD")
+    p.add_argument("amount", type=_amount, help="the new total, 0 or more")
     p.set_defaults(func=_cmd_fund)
 
-    p = sub.add_parser("reset", help="start the paper account over (orders, fills, balances)")
+    p = add_command(sub, "reset", "Start the paper account over (orders, fills, balances)")
     account_options(p)
     p.set_defaults(func=_cmd_reset)
 
-    p = sub.add_parser("balances", help="the paper account's balances")
+    p = add_command(
+        sub, "balances", "The paper account's balances",
+        "Amounts are shown at each currency's precision, taken from the venue's markets "
+        "shipped with the package (offline); --json gives the ledger's exact values.",
+    )  # fmt: skip
     account_options(p)
+    add_json_flag(p)
     p.set_defaults(func=_cmd_balances)
 
-    p = sub.add_parser("fills", help="export the paper account's fills as CSV")
+    p = add_command(sub, "fills", "The paper account's fills, as CSV or JSON")
     account_options(p)
-    p.add_argument("--csv", required=True, help="file to write ('-' for standard output)")
+    out = p.add_mutually_exclusive_group(required=True)
+    out.add_argument("--csv", help="file to write ('-' for standard output)")
+    out.add_argument(
+        "--json", action="store_true", help="print one JSON document (Decimals as strings)"
+    )
     p.set_defaults(func=_cmd_fills)
 
 
@@ -126,8 +144,25 @@ def _cmd_reset(args: argparse.Namespace) -> int:
 
 def _cmd_balances(args: argparse.Namespace) -> int:
     with _ledger(args, readonly=True) as ledger:
+        if args.json:
+            balances = [
+                {"currency": b.currency, "free": b.free, "locked": b.locked, "total": b.total}
+                for b in ledger.balances()
+            ]
+            print(json_text(balances))
+            print(f"[{ledger.path}]", file=sys.stderr)
+            return 0
+        from ..display import quantize_currency  # deferred: pydantic
+
+        states = ledger.balances()
+        steps = _currency_steps(args.exchange) if states else {}
+
+        def q(value: Decimal, currency: str) -> str:
+            return str(quantize_currency(value, currency, steps))
+
         rows = [
-            [b.currency, plain(b.free), plain(b.locked), plain(b.total)] for b in ledger.balances()
+            [b.currency, q(b.free, b.currency), q(b.locked, b.currency), q(b.total, b.currency)]
+            for b in states
         ]
         if rows:
             print(render_table(["currency", "free", "locked", "total"], rows))
@@ -141,8 +176,39 @@ def _cmd_balances(args: argparse.Namespace) -> int:
     return 0
 
 
+def _currency_steps(paper_id: str) -> dict[str, Decimal]:
+    """Each currency's display step, from the venue's markets as the paper twin loads them
+    offline (the markets shipped beside its recorded sessions); none if there are none."""
+    import asyncio
+
+    from ..display import currency_increments
+    from .exchange import PaperExchange  # deferred: ccxt, only when there is a table to show
+    from .session import shipped_sessions
+
+    sessions = sorted(shipped_sessions(paper_id).glob("*.jsonl"))
+    if not sessions:
+        return {}
+
+    async def load() -> dict[str, Decimal]:
+        ex = PaperExchange(paper_id, source=sessions[0], ledger=MEMORY)
+        try:
+            return currency_increments((await ex.load_markets()).values())
+        finally:
+            await ex.close()
+
+    try:
+        return asyncio.run(load())
+    except AdapterError as exc:  # the table still shows, at the precision the ledger holds
+        log.debug("%s: no market precision for the balances table: %s", paper_id, exc)
+        return {}
+
+
 def _cmd_fills(args: argparse.Namespace) -> int:
     with _ledger(args, readonly=True) as ledger:
+        if args.json:
+            print(json_text(ledger.fills()))
+            print(f"[{ledger.path}]", file=sys.stderr)
+            return 0
         if args.csv == "-":
             count = ledger.export_fills_csv(sys.stdout)
         else:

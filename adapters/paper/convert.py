@@ -8,7 +8,13 @@ from typing import Any
 from ..models import Balance, Balances, Fill, Order
 from .records import BalanceState, FillRecord, OrderState
 
-__all__ = ["balance_from_state", "balances_from_states", "fill_from_record", "order_from_state"]
+__all__ = [
+    "balance_from_state",
+    "balances_from_states",
+    "fill_from_record",
+    "order_from_state",
+    "window",
+]
 
 
 def order_from_state(state: OrderState, extra: Mapping[str, Any] | None = None) -> Order:
@@ -69,3 +75,10 @@ def balances_from_states(states: Iterable[BalanceState]) -> Balances:
     return Balances(
         assets={s.currency: balance_from_state(s) for s in states}, info={"paper": True}
     )
+
+
+def window(orders: list[Order], since: int | None, limit: int | None) -> list[Order]:
+    """Orders from ``since`` (ms) on; ``limit`` keeps the most recent ones, as for fills."""
+    if since is not None:
+        orders = [o for o in orders if o.timestamp is not None and o.timestamp >= since]
+    return orders[-limit:] if limit else orders

@@ -20,13 +20,14 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from ..capabilities import Capabilities, capabilities
+from ..capabilities import Capabilities, Method, capabilities
+from ..ccxt_args import create_order_args
 from ..credentials import Credentials
 from ..enums import OrderStatus
 from ..errors import (
@@ -49,10 +50,12 @@ from ..models import (
     Trade,
     TradingFee,
 )
+from ..protocol import Params
 from ..retry import RetryPolicy
 from ..streams import StreamPolicy
 from ..venues import Venue, get_venue
 from .convert import balance_from_state, balances_from_states, fill_from_record, order_from_state
+from .convert import window as in_window
 from .engine import (
     CancelOrder,
     Engine,
@@ -340,29 +343,43 @@ class PaperExchange:
         await self.load_markets()
         return await self._market_data.market(symbol)
 
-    async def fetch_ticker(self, symbol: str) -> Ticker:
+    async def fetch_ticker(self, symbol: str, params: Params = None) -> Ticker:
         """The venue's ticker (from the recorded session when there is one)."""
         await self._ready()
-        return await self._market_data.fetch_ticker(symbol)
+        return await self._market_data.fetch_ticker(symbol, params)
 
-    async def fetch_order_book(self, symbol: str, limit: int | None = None) -> OrderBook:
+    async def fetch_tickers(
+        self, symbols: Iterable[str] | None = None, params: Params = None
+    ) -> dict[str, Ticker]:
+        """The venue's tickers; a recorded session answers its own market's (the default)."""
+        self.capabilities().require_method(Method.FETCH_TICKERS)
+        await self._ready()
+        if self._session is None:
+            return await self._market_data.fetch_tickers(symbols, params)
+        wanted = symbols if symbols is not None else filter(None, [self._session.symbol])
+        return {t.symbol: t for t in [await self.fetch_ticker(s, params) for s in wanted]}
+
+    async def fetch_order_book(
+        self, symbol: str, limit: int | None = None, params: Params = None
+    ) -> OrderBook:
         """The venue's order book (from the recorded session when there is one)."""
         await self._ready()
-        return await self._market_data.fetch_order_book(symbol, limit)
+        return await self._market_data.fetch_order_book(symbol, limit, params)
 
     async def fetch_trades(
-        self, symbol: str, since: int | None = None, limit: int | None = None
+        self, symbol: str, since: int | None = None, limit: int | None = None, params: Params = None
     ) -> list[Trade]:
         """The venue's public trades (from the recorded session when there is one)."""
         await self._ready()
-        return await self._market_data.fetch_trades(symbol, since, limit)
+        return await self._market_data.fetch_trades(symbol, since, limit, params)
 
     async def fetch_ohlcv(
-        self, symbol: str, timeframe: str = "1m", since: int | None = None, limit: int | None = None
-    ) -> list[Candle]:
+        self, symbol: str, timeframe: str = "1m", since: int | None = None,
+        limit: int | None = None, params: Params = None,
+    ) -> list[Candle]:  # fmt: skip
         """The venue's candles (from the recorded session when there is one)."""
         await self._ready()
-        return await self._market_data.fetch_ohlcv(symbol, timeframe, since, limit)
+        return await self._market_data.fetch_ohlcv(symbol, timeframe, since, limit, params)
 
     async def validate_order(self, request: OrderRequest) -> Market:
         """The live pipeline's checks before sending (capabilities, market rules, client
@@ -425,8 +442,9 @@ class PaperExchange:
             return self._feed.market_time
         return int(time.time() * 1000)
 
-    async def create_order(self, request: OrderRequest) -> Order:
-        """Place a simulated order through the live pipeline's checks.
+    async def create_order(self, *args: Any, **kwargs: Any) -> Order:
+        """Place a simulated order through the live pipeline's checks (an :class:`OrderRequest`
+        or ccxt's arguments; params left to pass through have no venue here and are ignored).
 
         Raises what live raises before sending (:class:`UnsupportedOrderType`,
         :class:`UnknownSymbol`, :class:`InvalidOrderRequest`), :class:`InsufficientFunds`
@@ -434,6 +452,7 @@ class PaperExchange:
         LIMIT_MAKER that would cross (the rejected order is kept in the ledger).
         """
         self._check_usable()
+        request, _ = create_order_args(self.id, args, kwargs, self._venue.order_params)
         market = await self.validate_order(request)
         # The market's own spelling from here on ("eth/usd" is ETH/USD).
         request = request.model_copy(update={"symbol": market.symbol})
@@ -457,7 +476,7 @@ class PaperExchange:
             raise OrderRejected(f"{self.id}: order {state.id} rejected: {state.reason}")
         return order_from_state(state, mark)
 
-    async def cancel_order(self, order_id: str, symbol: str) -> Order:
+    async def cancel_order(self, order_id: str, symbol: str, params: Params = None) -> Order:
         """Cancel a simulated order; a finished one is returned in its final state."""
         self._check_usable()
         symbol = (await self.market(symbol)).symbol
@@ -476,6 +495,22 @@ class PaperExchange:
         self._check_usable()
         return order_from_state(result.orders[0], mark)
 
+    async def cancel_all_orders(self, symbol: str | None, params: Params = None) -> list[Order]:
+        """Cancel every open simulated order in ``symbol`` (``None``: every market)."""
+        self.capabilities().require_method(Method.CANCEL_ALL_ORDERS)
+        symbol = await self._settled(symbol)
+        still_open = self._engine.orders(open_only=True, symbol=symbol)
+        return [await self.cancel_order(o.id, o.symbol) for o in still_open]
+
+    async def _settled(self, symbol: str | None) -> str | None:
+        """Ready, every market event so far applied; ``symbol`` in the market's own spelling."""
+        if symbol is not None:
+            symbol = (await self.market(symbol)).symbol
+        else:
+            await self._ready()
+        self._feed.drain()
+        return symbol
+
     def _market_mark(self, symbol: str) -> dict[str, Any]:
         """Which market data the engine had applied: the book's nonce and the last trade id.
 
@@ -490,7 +525,7 @@ class PaperExchange:
             "last_trade_id": None if last is None else last.get("id"),
         }
 
-    async def fetch_order(self, order_id: str, symbol: str) -> Order:
+    async def fetch_order(self, order_id: str, symbol: str, params: Params = None) -> Order:
         """One simulated order by id, open or finished."""
         symbol = (await self.market(symbol)).symbol
         self._feed.drain()
@@ -510,33 +545,50 @@ class PaperExchange:
             )
         return order_from_state(saved)
 
-    async def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
+    async def fetch_open_orders(
+        self, symbol: str | None = None, since: int | None = None, limit: int | None = None,
+        params: Params = None,
+    ) -> list[Order]:  # fmt: skip
         """Open simulated orders, for one symbol or all."""
-        if symbol is not None:
-            symbol = (await self.market(symbol)).symbol
-        else:
-            await self._ready()
-        self._feed.drain()
-        return [order_from_state(o) for o in self._engine.orders(open_only=True, symbol=symbol)]
+        symbol = await self._settled(symbol)
+        orders = [order_from_state(o) for o in self._engine.orders(open_only=True, symbol=symbol)]
+        return in_window(orders, since, limit)
+
+    async def fetch_closed_orders(
+        self, symbol: str | None = None, since: int | None = None, limit: int | None = None,
+        params: Params = None,
+    ) -> list[Order]:  # fmt: skip
+        """Finished simulated orders, oldest first; refused where the venue has no history."""
+        self.capabilities().require_method(Method.FETCH_CLOSED_ORDERS)
+        symbol = await self._settled(symbol)
+        saved = [o for o in self._ledger.orders(symbol=symbol) if o.status.is_final]
+        return in_window([order_from_state(o) for o in saved], since, limit)
+
+    async def fetch_orders(
+        self, symbol: str | None = None, since: int | None = None, limit: int | None = None,
+        params: Params = None,
+    ) -> list[Order]:  # fmt: skip
+        """Every simulated order; refused as live refuses it (neither venue offers it)."""
+        self.capabilities().require_method(Method.FETCH_ORDERS)
+        symbol = await self._settled(symbol)
+        saved = self._ledger.orders(symbol=symbol)
+        return in_window([order_from_state(o) for o in saved], since, limit)
 
     async def fetch_my_trades(
-        self, symbol: str | None = None, since: int | None = None, limit: int | None = None
-    ) -> list[Fill]:
+        self, symbol: str | None = None, since: int | None = None, limit: int | None = None,
+        params: Params = None,
+    ) -> list[Fill]:  # fmt: skip
         """The simulated fills, oldest first."""
-        if symbol is not None:
-            symbol = (await self.market(symbol)).symbol
-        else:
-            await self._ready()
-        self._feed.drain()
+        symbol = await self._settled(symbol)
         return [fill_from_record(f) for f in self._ledger.fills(symbol, since=since, limit=limit)]
 
-    async def fetch_balance(self) -> Balances:
+    async def fetch_balance(self, params: Params = None) -> Balances:
         """The paper account's balances: ``used`` is what open orders lock."""
         await self._ready()
         self._feed.drain()
         return balances_from_states(self._engine.balances().values())
 
-    async def fetch_trading_fee(self, symbol: str) -> TradingFee:
+    async def fetch_trading_fee(self, symbol: str, params: Params = None) -> TradingFee:
         """The maker/taker fractions the paper account is charged on ``symbol``."""
         symbol = (await self.market(symbol)).symbol
         spec = self._engine.market(symbol)
@@ -577,12 +629,12 @@ class PaperExchange:
     # -- streams --------------------------------------------------------------------------------
 
     async def watch_order_book(
-        self, symbol: str, depth: int | None = None
+        self, symbol: str, limit: int | None = None, *, depth: int | None = None
     ) -> AsyncIterator[OrderBook]:
         """The live stream of :meth:`Exchange.watch_order_book`; the market also feeds the
         paper engine (and, for a recorded session, both channels start together)."""
         await self.watch_market(symbol)
-        books = self._market_data.watch_order_book(symbol, depth)
+        books = self._market_data.watch_order_book(symbol, limit, depth=depth)
         try:
             async for book in books:
                 yield book
@@ -606,6 +658,9 @@ class PaperExchange:
     def watch_candles(self, symbol: str, timeframe: str = "1m") -> AsyncIterator[Candle]:
         """The live stream of :meth:`Exchange.watch_candles` (market data only)."""
         return self._when_ready(self._market_data.watch_candles(symbol, timeframe))
+
+    #: ccxt's name for :meth:`watch_candles`.
+    watch_ohlcv = watch_candles
 
     async def _when_ready(self, stream: AsyncIterator[T]) -> AsyncIterator[T]:
         # The stream was made (and its arguments checked) by the caller; it starts once the

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..capabilities import Stream
+from ..ccxt_args import ParamRole
 from ..enums import OrderStatus, OrderType
 from ..errors import (
     AdapterError,
@@ -73,6 +74,9 @@ class Venue:
     candles_by_polling: ClassVar[bool] = False
     #: ccxt subscription keys on a connection that are not data subscriptions (a login).
     auth_subscriptions: ClassVar[frozenset[str]] = frozenset()
+    #: The venue's own order params that the pipeline governs (ccxt passes them to the wire
+    #: as they are): translated into the request, or refused (see ``adapters.ccxt_args``).
+    order_params: ClassVar[Mapping[str, ParamRole]] = {}
 
     def client_class(self) -> type[Any]:
         """The ccxt.pro client class, with this venue's narrow fixes applied."""

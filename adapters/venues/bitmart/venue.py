@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...capabilities import Stream
+from ...ccxt_args import ParamRole
 from ...enums import OrderStatus, OrderType
 from ...errors import (
     AdapterError,
@@ -93,6 +94,14 @@ class BitmartVenue(Venue):
     #: ccxt keeps BitMart's private-channel login under this subscription key.
     auth_subscriptions: ClassVar[frozenset[str]] = frozenset({"authenticated"})
     order_statuses: ClassVar[dict[str, OrderStatus]] = ORDER_STATUSES
+    #: BitMart POST /spot/v2/submit_order fields that ccxt 4.5.70 forwards from params
+    #: (https://developer-pro.bitmart.com/en/spot/#new-order-v2-signed): ``notional`` is a
+    #: market buy by quote amount, which the table does not list; ``size`` is the amount.
+    order_params: ClassVar[dict[str, ParamRole]] = {
+        "client_order_id": ParamRole.CLIENT_ORDER_ID,
+        "notional": ParamRole.REFUSED,
+        "size": ParamRole.WIRE_FIELD,
+    }
 
     def patch_client_class(self, base: type[Any]) -> type[Any]:
         """Load spot markets only; stream fixes (see :mod:`adapters.venues.bitmart.ws`).

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...capabilities import Stream
+from ...ccxt_args import ParamRole
 from ...enums import OrderStatus, OrderType
 from ...errors import (
     AdapterError,
@@ -97,6 +98,16 @@ class BitstampVenue(Venue):
     # private-my_orders_<pair>-<user id>: one channel per market; no candle channel.
     private_streams_per_market: ClassVar[bool] = True
     candles_by_polling: ClassVar[bool] = True
+    #: Bitstamp API v2 buy/sell order flags (https://www.bitstamp.net/api/#tag/Orders):
+    #: maker-or-cancel is LIMIT_MAKER; the time-in-force flags make orders the table lacks.
+    order_params: ClassVar[dict[str, ParamRole]] = {
+        "moc_order": ParamRole.POST_ONLY,
+        "client_order_id": ParamRole.CLIENT_ORDER_ID,
+        **dict.fromkeys(
+            ["ioc_order", "fok_order", "gtd_order", "daily_order", "expire_time", "limit_price"],
+            ParamRole.REFUSED,
+        ),
+    }
 
     def classify_error(self, payload: Mapping[str, Any]) -> type[AdapterError] | None:
         """Codes and exact messages first, then Bitstamp's two free-text families.
