@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from adapters import (
-    InvalidOrderRequest,
+    InvalidInput,
     OrderRequest,
     OrderStatus,
     OrderType,
@@ -246,7 +246,7 @@ def test_bad_bounds_are_refused(bitstamp: SyncExchange) -> None:
 
 
 def test_the_pipeline_checks_run_before_a_stream_is_made(bitstamp: SyncExchange) -> None:
-    with pytest.raises(InvalidOrderRequest, match="depth"):
+    with pytest.raises(InvalidInput, match="depth"):
         bitstamp.watch_order_book("BTC/USD", 0)
 
 
