@@ -28,7 +28,7 @@ def test_a_plain_limit_order() -> None:
     request, rest = make("BTC/USD", "limit", "buy", 0.001, 20000)
     assert (request.symbol, request.side, request.type) == ("BTC/USD", Side.BUY, OrderType.LIMIT)
     assert (request.amount, request.price) == (D("0.001"), D("20000"))
-    assert request.client_order_id is None and rest == {}
+    assert request.client_order_id and rest == {}  # none given: the request made a fresh one
 
 
 def test_floats_are_read_as_typed() -> None:
