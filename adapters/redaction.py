@@ -110,6 +110,11 @@ class Redactor:
         # Longest first, so a secret containing another is masked whole.
         self._known = tuple(sorted({*self._fixed, *self._learned}, key=len, reverse=True))
 
+    @property
+    def learned(self) -> tuple[str, ...]:
+        """The identity values remembered so far, oldest first."""
+        return tuple(self._learned)
+
     def __call__(self, text: str) -> str:
         """``text`` with sensitive fields, known secrets and signatures masked."""
         return self.known(self.fields(text))

@@ -32,23 +32,30 @@ with ``compress=True``), JSON is re-serialised compactly. Private streams (order
 balance) need ``--private``. REST calls the streams make (markets, Bitstamp's websockets token
 and book snapshots) go to the venue directly and are not recorded here.
 
-Scrubbing: auth headers are filtered (``filter_headers``) and, as a second line, only
-``Content-Type`` survives on requests and responses (no cookies, nonces or header
-timestamps); account ids, user ids, uids, tokens, memos and addresses in JSON or form
-bodies are replaced with ``0`` / ``"scrubbed"``; the written files are finally
-searched for the real key, secret and memo and deleted if any is found. WebSocket frames are
-scrubbed the same way, and also lose the Bitstamp ``auth`` token, BitMart's login key and
-signature, and the account's user id (wherever it appears, e.g. in private channel names).
+Scrubbing (:class:`Scrubber`, one for REST and WebSocket): only ``Content-Type`` survives
+on requests and responses (auth headers are also filtered by ``filter_headers``: no keys,
+signatures, cookies, nonces or header timestamps). Every field whose name says it is secret
+(``adapters.redaction.is_sensitive_key``: keys, secrets, tokens, signatures, passphrases,
+passwords, memos, user and account ids...) is replaced with ``0`` / ``"scrubbed"``, lists and
+objects under such a name leaf by leaf, wherever it is: URL query strings, form bodies, JSON
+at any depth, ``name=value`` / ``name: value`` in text bodies and frames. Then every known
+secret (the credentials, and identity values seen under such names, e.g. the session token
+and the user id, which reappear in private channel names) and every signature-shaped run (64
+hex digits) is replaced wherever it appears. WebSocket frames go through the same, both
+ways. The written files are finally searched for the real key, secret and memo and deleted
+if any is found.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import importlib.util
 import json
 import os
+import re
 import socket
 import sys
 import zlib
@@ -57,7 +64,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 import aiohttp
 import ccxt
@@ -69,6 +76,7 @@ from dotenv import dotenv_values
 
 from adapters import Credentials, capabilities, open_exchange
 from adapters.exchange import Exchange
+from adapters.redaction import Redactor, is_identity_key, is_sensitive_key
 from adapters.replay import Frame, FrameDir, Recording, compact_json, inflate_raw
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -88,25 +96,10 @@ AUTH_HEADERS = [
     "Cookie",
     "Set-Cookie",
 ]
-# Compared after lower-casing and dropping underscores, so user_id / userId both match.
-SENSITIVE_FIELDS = {
-    "userid",
-    "uid",
-    "accountid",
-    "subaccountid",
-    "tradeaccountid",
-    "token",
-    "memo",
-    "address",
-    "addressmemo",
-    "apikey",
-    "key",
-    "secret",
-    "sign",
-    "signature",
-    "nonce",
-    "email",
-}
+SCRUBBED = "scrubbed"
+#: What an HMAC-SHA256 signature looks like, wherever it is (BitMart's WebSocket login sends
+#: it as a bare list element).
+SIGNATURE = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{64}(?![0-9A-Fa-f])")
 ENV_KEYS: dict[str, dict[str, str]] = {
     "bitstamp": {"apiKey": "BITSTAMP_API_KEY", "secret": "BITSTAMP_API_SECRET"},
     "bitmart": {
@@ -145,80 +138,166 @@ build = _load_build_module()
 # --------------------------------------------------------------------------- scrubbing
 
 
-def _scrub_value(value: Any) -> Any:
+class Scrubber:
+    """Takes secrets out of what is recorded: vcrpy's requests and responses
+    (:meth:`request`, :meth:`response`), WebSocket frames (call it) and URLs (:meth:`url`).
+
+    ``secrets`` maps each known secret text to its replacement.
+    """
+
+    def __init__(self, secrets: Mapping[str, str] | None = None) -> None:
+        #: secret text -> replacement; longer first so a secret inside another goes too
+        self.secrets: dict[str, str] = {}
+        for secret, replacement in (secrets or {}).items():
+            self.add(secret, replacement)
+        self._fields = Redactor(mask=SCRUBBED)
+
+    def add(self, secret: str | None, replacement: str = SCRUBBED) -> None:
+        """Also replace ``secret`` wherever it appears (e.g. the user id once it is known)."""
+        if secret and len(secret) >= 4 and secret not in (SCRUBBED, "0"):
+            self.secrets[secret] = replacement
+            self.secrets = dict(sorted(self.secrets.items(), key=lambda kv: -len(kv[0])))
+
+    # -- text
+
+    def known(self, text: str) -> str:
+        """``text`` with every known secret and signature-shaped run replaced."""
+        for secret, replacement in self.secrets.items():
+            text = text.replace(secret, replacement)
+        return SIGNATURE.sub(SCRUBBED, text)
+
+    def binary(self, data: bytes) -> bytes:
+        """Bytes that are no text: the known secrets replaced."""
+        for secret, replacement in self.secrets.items():
+            data = data.replace(secret.encode(), replacement.encode())
+        return data
+
+    def text(self, text: str) -> str:
+        """Free text: ``name=value`` / ``name: value`` / quoted fields, then known secrets."""
+        masked = self._fields.fields(text)
+        if masked != text:
+            for value in self._fields.learned:
+                self.add(value)
+        return self.known(masked)
+
+    def __call__(self, frame: str) -> str:
+        """A WebSocket frame (either way): JSON field by field, anything else as text."""
+        try:
+            obj = json.loads(frame)
+        except ValueError:
+            return self.text(frame)
+        if not isinstance(obj, dict | list):
+            return self.text(frame)
+        return self.known(compact_json(self.json(obj)))
+
+    # -- structures
+
+    def json(self, value: Any) -> Any:
+        """``value`` with sensitive fields replaced at any depth, keeping JSON types; the
+        identity values replaced are remembered as known secrets."""
+        if isinstance(value, dict):
+            out = {}
+            for key, item in value.items():
+                if is_sensitive_key(str(key)):
+                    if is_identity_key(str(key)) and isinstance(item, str | int):
+                        self.add(str(item), "0" if isinstance(item, int) else SCRUBBED)
+                    out[key] = _scrub_leaves(item)
+                else:
+                    out[key] = self.json(item)
+            return out
+        if isinstance(value, list):
+            return [self.json(item) for item in value]
+        if isinstance(value, str):
+            return self.text(value)  # a URL or embedded JSON may carry a field of its own
+        return value
+
+    def pairs(self, encoded: str) -> str:
+        """A query string or form body with sensitive values replaced; the rest byte for byte."""
+        parts = []
+        for part in encoded.split("&"):
+            name, sep, _ = part.partition("=")
+            parts.append(
+                f"{name}={SCRUBBED}" if sep and is_sensitive_key(unquote_plus(name)) else part
+            )
+        return self.known("&".join(parts))
+
+    def url(self, url: str) -> str:
+        """``url`` with its query string scrubbed and known secrets replaced (path included)."""
+        parts = urlsplit(url)
+        query = self.pairs(parts.query) if parts.query else ""
+        return self.known(urlunsplit(parts._replace(query=query)))
+
+    def body(self, body: bytes | str | None, content_type: str) -> bytes | str | None:
+        """A request or response body: JSON, form-encoded, or text. An unchanged body is
+        returned as it was (same bytes, same serialisation)."""
+        if not body:
+            return body
+        try:
+            text = body.decode("utf-8") if isinstance(body, bytes) else body
+        except UnicodeDecodeError:
+            return self.binary(body) if isinstance(body, bytes) else body
+        scrubbed: str
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict | list):
+            cleaned = self.json(parsed)
+            scrubbed = text if cleaned == parsed else compact_json(cleaned)
+            scrubbed = self.known(scrubbed)
+        elif "x-www-form-urlencoded" in content_type:
+            scrubbed = self.pairs(text)
+        else:
+            scrubbed = self.text(text)
+        if scrubbed == text:
+            return body
+        return scrubbed.encode("utf-8") if isinstance(body, bytes) else scrubbed
+
+    # -- vcrpy hooks
+
+    def request(self, request: Any) -> Any:
+        """vcrpy ``before_record_request``: Content-Type only; URL and body scrubbed."""
+        request.headers = _only_kept_headers(request.headers)
+        request.uri = self.url(request.uri)
+        content_type = str(request.headers.get("Content-Type", "")).lower()
+        request.body = self.body(request.body, content_type)
+        return request
+
+    def response(self, response: dict[str, Any]) -> dict[str, Any]:
+        """vcrpy ``before_record_response``: Content-Type only; body scrubbed."""
+        response["headers"] = _only_kept_headers(response["headers"])
+        content_type = " ".join(response["headers"].get("Content-Type", [])).lower()
+        body = response.get("body", {})
+        if "string" in body:
+            body["string"] = self.body(body["string"], content_type)
+        return response
+
+
+def _scrub_leaves(value: Any) -> Any:
+    """Every leaf of ``value`` replaced, keeping its JSON type family (and the structure)."""
+    if isinstance(value, dict):
+        return {k: _scrub_leaves(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub_leaves(v) for v in value]
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, int | float):
         return 0
-    return "scrubbed"
-
-
-def scrub_json(value: Any) -> Any:
-    """Replace sensitive fields at any depth, keeping each value's JSON type family."""
-    if isinstance(value, dict):
-        return {
-            k: _scrub_value(v)
-            if k.lower().replace("_", "") in SENSITIVE_FIELDS and not isinstance(v, dict | list)
-            else scrub_json(v)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [scrub_json(v) for v in value]
-    return value
-
-
-def _scrub_body(body: bytes | str | None, content_type: str) -> bytes | str | None:
-    if not body:
-        return body
-    text = body.decode("utf-8") if isinstance(body, bytes) else body
-    if "json" in content_type or text.lstrip().startswith(("{", "[")):
-        try:
-            parsed = json.loads(text)
-        except ValueError:
-            return body
-        return json.dumps(scrub_json(parsed), separators=(",", ":"), ensure_ascii=False)
-    if "x-www-form-urlencoded" in content_type:
-        pairs = parse_qsl(text, keep_blank_values=True)
-        return urlencode(
-            [
-                (k, "scrubbed" if k.lower().replace("_", "") in SENSITIVE_FIELDS else v)
-                for k, v in pairs
-            ]
-        )
-    return body
+    return SCRUBBED
 
 
 def _only_kept_headers(headers: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in headers.items() if k.lower() in KEPT_HEADERS}
 
 
-def scrub_request(request: Any) -> Any:
-    """vcrpy ``before_record_request``: keep Content-Type only and scrub body fields."""
-    request.headers = _only_kept_headers(request.headers)
-    content_type = str(request.headers.get("Content-Type", "")).lower()
-    request.body = _scrub_body(request.body, content_type)
-    return request
-
-
-def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
-    """vcrpy ``before_record_response``: keep Content-Type only and scrub body fields."""
-    response["headers"] = _only_kept_headers(response["headers"])
-    content_type = " ".join(response["headers"].get("Content-Type", [])).lower()
-    body = response.get("body", {})
-    if "string" in body:
-        scrubbed = _scrub_body(body["string"], content_type)
-        body["string"] = scrubbed.encode("utf-8") if isinstance(scrubbed, str) else scrubbed
-    return response
-
-
-def make_recorder() -> vcr.VCR:
+def make_recorder(scrub: Scrubber) -> vcr.VCR:
     """The vcrpy configuration for live recording."""
     return vcr.VCR(
         record_mode="all",
         match_on=MATCH_ON,
         filter_headers=AUTH_HEADERS,
-        before_record_request=scrub_request,
-        before_record_response=scrub_response,
+        before_record_request=scrub.request,
+        before_record_response=scrub.response,
     )
 
 
@@ -372,54 +451,12 @@ PRIVATE_STREAMS = frozenset({"orders", "my_trades", "balance"})
 DEFAULT_SYMBOLS = {"bitstamp": "ETH/USD", "bitmart": "ETH/USDT"}
 
 
-class FrameScrubber:
-    """Takes secrets out of WebSocket frames before they are written.
-
-    JSON frames go through :func:`scrub_json` (ids, tokens, keys, signatures at any depth),
-    then Bitstamp's ``auth`` token and BitMart's login arguments are replaced, and finally
-    every known secret string (credentials, the session token, the user id) is replaced
-    wherever it appears, channel names included.
-    """
-
-    def __init__(self, secrets: Mapping[str, str]) -> None:
-        #: secret text -> replacement; longer first so a secret inside another goes too
-        self.secrets = dict(sorted(secrets.items(), key=lambda kv: -len(kv[0])))
-
-    def add(self, secret: str | None, replacement: str = "scrubbed") -> None:
-        """Also replace ``secret`` (e.g. the user id once the session knows it)."""
-        if secret and len(secret) >= 4:
-            self.secrets[secret] = replacement
-            self.secrets = dict(sorted(self.secrets.items(), key=lambda kv: -len(kv[0])))
-
-    def __call__(self, text: str) -> str:
-        try:
-            obj = json.loads(text)
-        except ValueError:
-            obj = None
-        if isinstance(obj, dict | list):
-            obj = scrub_json(obj)
-            if isinstance(obj, dict):
-                data = obj.get("data")
-                if isinstance(data, dict) and "auth" in data:
-                    obj["data"] = {**data, "auth": "scrubbed"}
-                if obj.get("op") in ("login", "access") and isinstance(obj.get("args"), list):
-                    args = list(obj["args"])
-                    for index in (0, 2):  # api key and signature; the timestamp stays
-                        if index < len(args):
-                            args[index] = "scrubbed"
-                    obj["args"] = args
-            text = compact_json(obj)
-        for secret, replacement in self.secrets.items():
-            text = text.replace(secret, replacement)
-        return text
-
-
 class WsRecorder:
     """A WebSocket relay on 127.0.0.1 that records every frame between a client and the
     venue. Point the client's WebSocket URL at :attr:`ws_url`; each connection is relayed
     to ``upstream`` (scheme and host) with the client's own path and query."""
 
-    def __init__(self, upstream: str, scrub: Callable[[str], str]) -> None:
+    def __init__(self, upstream: str, scrub: Scrubber) -> None:
         parts = urlsplit(upstream)
         self.origin = f"{parts.scheme}://{parts.netloc}"
         self.scrub = scrub
@@ -481,18 +518,25 @@ class WsRecorder:
         return client
 
     def recording(self, meta: dict[str, Any]) -> Recording:
-        """The frames so far, scrubbed; compressed binary frames stored as their text."""
-        frames = []
+        """The frames so far, scrubbed; compressed binary frames stored as their text.
+
+        Scrubbed twice: an identity value (a user id) may first show under its own name
+        in a later frame than one that carries it elsewhere (a channel name)."""
+        texts: list[tuple[FrameDir, float, str | bytes]] = []
         for direction, t, data in self.raw:
             if isinstance(data, bytes):
-                try:
-                    text = inflate_raw(data).decode("utf-8")
-                except (zlib.error, UnicodeDecodeError):
-                    frames.append(Frame(direction, t, data=data))
-                    continue
-            else:
-                text = data
-            frames.append(Frame(direction, t, text=self.scrub(text)))
+                with contextlib.suppress(zlib.error, UnicodeDecodeError):
+                    data = inflate_raw(data).decode("utf-8")
+            texts.append((direction, t, data))
+        for _, _, data in texts:
+            if isinstance(data, str):
+                self.scrub(data)
+        frames = [
+            Frame(direction, t, text=self.scrub(data))
+            if isinstance(data, str)
+            else Frame(direction, t, data=self.scrub.binary(data))
+            for direction, t, data in texts
+        ]
         return Recording(frames=frames, meta=meta)
 
 
@@ -534,7 +578,7 @@ async def record_ws_session(
     :class:`adapters.replay.ReplayServer`).
     """
     creds = dict(credentials or {})
-    scrub = FrameScrubber({v: "scrubbed" for v in creds.values() if len(v) >= 4})
+    scrub = Scrubber({v: SCRUBBED for v in creds.values()})
     origin = upstream or ws_origin(exchange)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     items = 0
@@ -563,7 +607,7 @@ async def record_ws_session(
             scrub.add(str(ex.client.options.get("userId") or ""), "0")
         finally:
             await ex.close()
-        urls = sorted(set(relay.urls))
+        urls = sorted({scrub.url(url) for url in relay.urls})
         meta = {
             "source": f"live recording {stamp} by scripts/record_cassettes.py --ws "
             f"({exchange} {stream} {symbol}, {seconds:g}s, {items} typed items)",
@@ -621,7 +665,9 @@ async def run(args: argparse.Namespace) -> int:
         return await run_ws(args)
     exchanges = list(build.DUMMY_CREDENTIALS) if args.exchange == "all" else [args.exchange]
     credentials = read_credentials(args.env_file)
-    recorder = make_recorder()
+    recorder = make_recorder(
+        Scrubber({v: SCRUBBED for creds in credentials.values() for v in creds.values()})
+    )
     out: Path = args.out
     failures = 0
     for call in planned_calls(exchanges, args.private, False):

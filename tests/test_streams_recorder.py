@@ -115,7 +115,7 @@ async def test_bitmart_login_loses_key_and_signature(tmp_path: Path) -> None:
 
 
 def test_scrubber_and_secret_check(tmp_path: Path) -> None:
-    scrub = script.FrameScrubber({LIVE["apiKey"]: "scrubbed"})
+    scrub = script.Scrubber({LIVE["apiKey"]: "scrubbed"})
     scrub.add(USER_ID, "0")
     frame = '{"channel":"private-my_trades_ethusd-4848701","data":{"user_id":4848701,"x":1}}'
     assert json.loads(scrub(frame)) == {
