@@ -56,9 +56,10 @@ _MIN_LEARNED_LEN = 4
 #: A field name, optionally quoted (also as ``\"`` inside a JSON string), then ``:`` or
 #: ``=``, then a list or object (masked whole), a quoted value or a bare one. A bare value
 #: may start with an auth scheme word (``Authorization: Bearer x``, ``X-Auth: BITSTAMP key``)
-#: so the credential after the space goes too.
+#: so the credential after the space goes too. A name starts only where no name character
+#: precedes it, so a long run of letters is scanned once, not once per position.
 _FIELD = re.compile(
-    r"""(?P<kq>\\*["']?)(?P<key>[A-Za-z][A-Za-z0-9_.\-]*)(?P=kq)\s*[:=]\s*"""
+    r"""(?<![A-Za-z0-9_.\-])(?P<kq>\\*["']?)(?P<key>[A-Za-z][A-Za-z0-9_.\-]*)(?P=kq)\s*[:=]\s*"""
     r"""(?:(?P<open>[\[{])|(?P<vq>\\*["'])(?P<quoted>.*?)(?P=vq)"""
     r"""|(?P<bare>(?:(?:Bearer|Basic|Digest|BITSTAMP|HMAC|Token|ApiKey)\s+)?"""
     r"""[^\s"'&,;{}\[\]()<>]+))"""
