@@ -117,7 +117,10 @@ class Exchange(ListCalls):
         passed = [
             v for k, v in (config or {}).items() if isinstance(v, str) and is_sensitive_key(k)
         ]
-        redact = Redactor([*secrets.values(), *passed])
+        redact = Redactor(
+            [*secrets.values(), *passed],
+            session=lambda: self._venue.session_secrets(self._client),
+        )
         client_config: dict[str, Any] = {
             "enableRateLimit": True,
             "timeout": timeout_ms,
@@ -133,6 +136,7 @@ class Exchange(ListCalls):
         # ``verbose`` prints headers, bodies and WebSocket frames through ``log``, past the
         # logger; each WebSocket client copies this method when it is created.
         self._client.log = redacting_print(redact)
+        self._client.redact = redact  # for frames quoted in stream errors (venues.ws)
         self._markets: dict[str, Market] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------

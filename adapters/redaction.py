@@ -18,7 +18,7 @@ The same rules scrub recorded cassettes (``scripts/record_cassettes.py``).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 __all__ = ["MASK", "Redactor", "is_identity_key", "is_sensitive_key"]
 
@@ -90,11 +90,20 @@ def is_identity_key(name: str) -> bool:
 class Redactor:
     """Masks secrets in text (see the module docstring); remembers identity values it masks.
 
-    ``secrets`` are masked wherever they appear; ``mask`` replaces each secret value.
+    ``secrets`` are masked wherever they appear; so is whatever ``session()`` returns when
+    a text is masked (values a session obtains later, such as a WebSocket token and the
+    user id that comes with it); ``mask`` replaces each secret value.
     """
 
-    def __init__(self, secrets: Iterable[str] = (), *, mask: str = MASK) -> None:
+    def __init__(
+        self,
+        secrets: Iterable[str] = (),
+        *,
+        session: Callable[[], Iterable[str]] | None = None,
+        mask: str = MASK,
+    ) -> None:
         self.mask = mask
+        self._session = session
         self._fixed = tuple(s for s in secrets if s)
         self._learned: dict[str, None] = {}
         self._known: tuple[str, ...] = self._fixed
@@ -151,6 +160,10 @@ class Redactor:
         """``text`` with the known secrets and signature-shaped runs masked."""
         for secret in self._known:
             if secret in text:
+                text = text.replace(secret, self.mask)
+        if self._session is not None:
+            current = (s for s in self._session() if s and len(s) >= _MIN_LEARNED_LEN)
+            for secret in sorted(current, key=len, reverse=True):
                 text = text.replace(secret, self.mask)
         return _SIGNATURE.sub(self.mask, text)
 

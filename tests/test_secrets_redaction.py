@@ -9,6 +9,8 @@ against a replay server on 127.0.0.1 and search what was printed and logged.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -19,10 +21,18 @@ import pytest
 from adapters import Credentials
 from adapters.exchange import Exchange
 from adapters.redaction import Redactor, is_sensitive_key
-from adapters.replay import ReplayServer
+from adapters.replay import Frame, Recording, ReplayServer
 
 from .conftest import DUMMY_KEY, DUMMY_MEMO, DUMMY_SECRET
-from .streams_support import BITSTAMP_WS, bitmart_wallet, bitstamp_rest, point, recording, take
+from .streams_support import (
+    BITSTAMP_WS,
+    bitmart_wallet,
+    bitstamp_rest,
+    point,
+    recording,
+    take,
+    until,
+)
 
 Make = Callable[..., Exchange]
 
@@ -212,3 +222,30 @@ def test_sensitive_names(name: str) -> None:
 )  # fmt: skip
 def test_harmless_names(name: str) -> None:
     assert not is_sensitive_key(name)
+
+
+async def test_a_private_frame_quoted_in_a_warning_names_no_user_id(
+    make_exchange: Make, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A frame on the private channel (named after the user id) whose data ccxt cannot read:
+    # the stream logs it and drops the connection. Logging is at WARNING, so the redactor
+    # never saw the token answer: the user id is known from the session, not learnt.
+    rec = recording("bitstamp", "private_my_orders")
+    good = rec.frames[2].json()
+    assert USER_ID in good["channel"]
+    unreadable = Frame.recv_json({**good, "data": "not an order"})
+    session = Recording(frames=[*rec.frames[:2], unreadable, *rec.frames[2:]], meta=rec.meta)
+    with caplog.at_level(logging.WARNING):
+        async with ReplayServer(session, rest=bitstamp_rest()) as srv:
+            stream = point(make_exchange("bitstamp"), srv).watch_orders("LTC/USD")
+            pending = asyncio.ensure_future(anext(stream))
+            try:
+                await until(lambda: "frame handler failed" in caplog.text)
+            finally:
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await pending
+                await stream.aclose()  # type: ignore[attr-defined]
+    quoted = [r.getMessage() for r in caplog.records if "frame handler failed" in r.getMessage()]
+    assert "'channel': 'private-my_orders_ltcusd-***'" in quoted[0]
+    assert_clean(caplog.text, TOKEN, USER_ID)

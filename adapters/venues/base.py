@@ -100,6 +100,10 @@ class Venue:
         """Return ``base`` or a subclass overriding broken ccxt methods."""
         return base
 
+    def session_secrets(self, client: Any) -> tuple[str, ...]:
+        """Secrets the ccxt client obtained during the session (masked in logs)."""
+        return ()
+
     def order_args(self, request: OrderRequest) -> tuple[str, dict[str, Any]]:
         """The ccxt ``type`` argument and extra ``params`` for ``request``."""
         if request.type is OrderType.MARKET:

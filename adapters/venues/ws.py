@@ -17,6 +17,7 @@ rebuilds) and lets only the current client of a URL unregister itself.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,13 +56,17 @@ def with_stream_fixes(base: type[Any]) -> type[Any]:
     """``base`` with a message-handler safety net and the stale-client guard (see module)."""
 
     class StreamFixes(base):  # type: ignore[misc]
+        #: Masks secrets in a frame quoted in a log or an error; the adapter's Exchange sets
+        #: its :class:`~adapters.redaction.Redactor` (a private channel names the user id).
+        redact: Callable[[str], str] = str
+
         def handle_message(self, client: Any, message: Any) -> Any:
             try:
                 return super().handle_message(client, message)
             except Exception as exc:
                 # Raised here, the error would end ccxt's receive loop silently; as a
                 # connection error it reaches every watcher, which reconnects.
-                text = str(message)
+                text = self.redact(str(message))
                 log.warning("%s: frame handler failed (%s: %s) on %.200s", self.id,
                             type(exc).__name__, exc, text)  # fmt: skip
                 error = StreamResync(

@@ -241,6 +241,12 @@ class BitstampVenue(Venue):
 
         return with_stream_fixes(stream_client_class(bitstamp))
 
+    def session_secrets(self, client: Any) -> tuple[str, ...]:
+        """The WebSocket token and the user id (which names every private channel), as
+        ccxt keeps them from ``POST /api/v2/websockets_token/``."""
+        options = client.options
+        return tuple(str(options.get(k) or "") for k in ("wsSessionToken", "userId"))
+
     async def fetch_order_by_client_id(
         self, client: Any, client_order_id: str, symbol: str
     ) -> dict[str, Any] | None:
