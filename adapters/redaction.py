@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-__all__ = ["MASK", "Redactor", "is_identity_key", "is_sensitive_key"]
+__all__ = ["MASK", "SIGNATURE", "Redactor", "is_identity_key", "is_sensitive_key"]
 
 MASK = "***"
 
@@ -64,7 +64,8 @@ _FIELD = re.compile(
     r"""|(?P<bare>(?:(?:Bearer|Basic|Digest|BITSTAMP|HMAC|Token|ApiKey)\s+)?"""
     r"""[^\s"'&,;{}\[\]()<>]+))"""
 )
-_SIGNATURE = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{64}(?![0-9A-Fa-f])")
+#: What an HMAC-SHA256 signature in hex looks like.
+SIGNATURE = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{64}(?![0-9A-Fa-f])")
 
 
 def _norm(name: str) -> str:
@@ -165,7 +166,7 @@ class Redactor:
             current = (s for s in self._session() if s and len(s) >= _MIN_LEARNED_LEN)
             for secret in sorted(current, key=len, reverse=True):
                 text = text.replace(secret, self.mask)
-        return _SIGNATURE.sub(self.mask, text)
+        return SIGNATURE.sub(self.mask, text)
 
 
 def _closing(text: str, start: int) -> int:

@@ -55,7 +55,6 @@ import datetime as dt
 import importlib.util
 import json
 import os
-import re
 import socket
 import sys
 import zlib
@@ -76,7 +75,7 @@ from dotenv import dotenv_values
 
 from adapters import Credentials, capabilities, open_exchange
 from adapters.exchange import Exchange
-from adapters.redaction import Redactor, is_identity_key, is_sensitive_key
+from adapters.redaction import SIGNATURE, Redactor, is_identity_key, is_sensitive_key
 from adapters.replay import Frame, FrameDir, Recording, compact_json, inflate_raw
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -97,9 +96,6 @@ AUTH_HEADERS = [
     "Set-Cookie",
 ]
 SCRUBBED = "scrubbed"
-#: What an HMAC-SHA256 signature looks like, wherever it is (BitMart's WebSocket login sends
-#: it as a bare list element).
-SIGNATURE = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{64}(?![0-9A-Fa-f])")
 ENV_KEYS: dict[str, dict[str, str]] = {
     "bitstamp": {"apiKey": "BITSTAMP_API_KEY", "secret": "BITSTAMP_API_SECRET"},
     "bitmart": {
@@ -161,7 +157,8 @@ class Scrubber:
     # -- text
 
     def known(self, text: str) -> str:
-        """``text`` with every known secret and signature-shaped run replaced."""
+        """``text`` with every known secret and signature-shaped run replaced (BitMart's
+        WebSocket login sends its signature as a bare list element)."""
         for secret, replacement in self.secrets.items():
             text = text.replace(secret, replacement)
         return SIGNATURE.sub(SCRUBBED, text)
