@@ -21,7 +21,8 @@ _AUTH_HEADERS = re.compile(
 _PUBLIC_DOC_VECTORS = {"3ceeb7e1b8cb165a975e28a2e2dfaca4d30b358873c0351c1a071d8c83314556"}
 _FILES = sorted(
     p
-    for base in (CASSETTES, ROOT / "tests")
+    # the shipped package data (adapters/sessions) too
+    for base in (CASSETTES, ROOT / "tests", ROOT / "adapters")
     for p in base.rglob("*")
     if p.is_file() and p.suffix in {".yaml", ".yml", ".json", ".jsonl"}
 )

@@ -22,7 +22,7 @@ from vcr.request import Request
 
 from adapters.replay import Recording
 
-from .conftest import CASSETTES
+from .conftest import CASSETTES, ROOT
 from .test_streams_recorder import script
 
 FORM = "application/x-www-form-urlencoded"
@@ -160,6 +160,8 @@ def test_websocket_frames_both_ways_and_session_urls() -> None:
 
 # -- the committed cassettes -----------------------------------------------------------------------
 
+#: Recorded sessions shipped as package data.
+SHIPPED = ROOT / "adapters" / "sessions"
 #: What the scrubber changes in the committed cassettes: public documentation samples only.
 PUBLIC_SAMPLES = {
     # ccxt's sample websockets_token answer (token, user_id), cassettes/bitstamp/websockets_token
@@ -186,8 +188,12 @@ def _text(value: Any) -> str | None:
     return value.decode() if isinstance(value, bytes) else value
 
 
+def _name(path: Path) -> str:
+    return str(path.relative_to(CASSETTES if path.is_relative_to(CASSETTES) else ROOT))
+
+
 def scrubbed_cassette_changes(path: Path) -> dict[tuple[str, int], str | None]:
-    name = str(path.relative_to(CASSETTES))
+    name = _name(path)
     changes: dict[tuple[str, int], str | None] = {}
     scrub = script.Scrubber()
     for i, x in enumerate(yaml.safe_load(path.read_text(encoding="utf-8"))["interactions"]):
@@ -202,7 +208,7 @@ def scrubbed_cassette_changes(path: Path) -> dict[tuple[str, int], str | None]:
 
 
 def scrubbed_session_changes(path: Path) -> dict[tuple[str, int], str | None]:
-    name = str(path.relative_to(CASSETTES))
+    name = _name(path)
     frames = Recording.load(path).frames
     scrub = script.Scrubber()
     for frame in frames:  # as the recorder does: learn, then scrub
@@ -215,9 +221,9 @@ def scrubbed_session_changes(path: Path) -> dict[tuple[str, int], str | None]:
     }
 
 
-def test_committed_cassettes_come_through_unchanged_but_for_public_samples() -> None:
-    cassettes = sorted(CASSETTES.rglob("*.yaml"))
-    sessions = sorted(CASSETTES.rglob("*.jsonl"))
+def test_committed_recordings_come_through_unchanged_but_for_public_samples() -> None:
+    cassettes = sorted([*CASSETTES.rglob("*.yaml"), *SHIPPED.rglob("*.yaml")])
+    sessions = sorted([*CASSETTES.rglob("*.jsonl"), *SHIPPED.rglob("*.jsonl")])
     assert len(cassettes) >= 40 and len(sessions) >= 15
     changes: dict[tuple[str, int], str | None] = {}
     for path in cassettes:
