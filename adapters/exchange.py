@@ -66,8 +66,7 @@ from .models import (
     to_decimal,
 )
 from .protocol import Params
-from .redact import RedactingLogger, redacting_print
-from .redaction import Redactor, is_sensitive_key
+from .redact import RedactingLogger, Redactor, is_sensitive_key, redacting_print
 from .retry import RetryPolicy, never_sent, parse_retry_after
 from .rules import check_market_rules
 from .streams import StreamPolicy, Watch

@@ -35,7 +35,7 @@ and book snapshots) go to the venue directly and are not recorded here.
 Scrubbing (:class:`Scrubber`, one for REST and WebSocket): only ``Content-Type`` survives
 on requests and responses (auth headers are also filtered by ``filter_headers``: no keys,
 signatures, cookies, nonces or header timestamps). Every field whose name says it is secret
-(``adapters.redaction.is_sensitive_key``: keys, secrets, tokens, signatures, passphrases,
+(``adapters.redact.is_sensitive_key``: keys, secrets, tokens, signatures, passphrases,
 passwords, memos, user and account ids...) is replaced with ``0`` / ``"scrubbed"``, lists and
 objects under such a name leaf by leaf, wherever it is: URL query strings, form bodies, JSON
 at any depth, ``name=value`` / ``name: value`` in text bodies and frames. Then every known
@@ -75,7 +75,7 @@ from dotenv import dotenv_values
 
 from adapters import Credentials, capabilities, open_exchange
 from adapters.exchange import Exchange
-from adapters.redaction import SIGNATURE, Redactor, is_identity_key, is_sensitive_key
+from adapters.redact import SIGNATURE, Redactor, is_identity_key, is_sensitive_key
 from adapters.replay import Frame, FrameDir, Recording, compact_json, inflate_raw
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

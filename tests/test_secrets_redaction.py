@@ -3,7 +3,7 @@
 ccxt prints request headers and bodies, answers and WebSocket frames with ``print`` when
 ``verbose`` is on, past any logger; and it logs the answer of Bitstamp's
 ``websockets_token`` call (the session token and the user id) at DEBUG. The adapter runs
-both through :class:`adapters.redaction.Redactor`; these tests drive real private sessions
+both through :class:`adapters.redact.Redactor`; these tests drive real private sessions
 against a replay server on 127.0.0.1 and search what was printed and logged.
 """
 
@@ -20,7 +20,7 @@ import pytest
 
 from adapters import Credentials
 from adapters.exchange import Exchange
-from adapters.redaction import Redactor, is_sensitive_key
+from adapters.redact import Redactor, is_sensitive_key
 from adapters.replay import Frame, Recording, ReplayServer
 
 from .conftest import DUMMY_KEY, DUMMY_MEMO, DUMMY_SECRET

@@ -57,7 +57,7 @@ def with_stream_fixes(base: type[Any]) -> type[Any]:
 
     class StreamFixes(base):  # type: ignore[misc]
         #: Masks secrets in a frame quoted in a log or an error; the adapter's Exchange sets
-        #: its :class:`~adapters.redaction.Redactor` (a private channel names the user id).
+        #: its :class:`~adapters.redact.Redactor` (a private channel names the user id).
         redact: Callable[[str], str] = str
 
         def handle_message(self, client: Any, message: Any) -> Any:
