@@ -155,6 +155,19 @@ class OrderOutcomeUnknown(ExchangeUnavailable):
         super().__init__(message, client_order_id=client_order_id)
 
 
+class ReconnectBudgetExceeded(ExchangeUnavailable):
+    """A stream reconnected more often than its :class:`~adapters.streams.StreamPolicy`
+    allows (``reconnect_budget`` reconnects within ``reconnect_window`` seconds): each
+    connection works for a moment and fails again, so more reconnects would only hammer the
+    venue. ``budget``, ``window`` and ``reconnects`` (counted within the window) say which."""
+
+    def __init__(self, message: str, *, budget: int, window: float, reconnects: int) -> None:
+        super().__init__(message)
+        self.budget = budget
+        self.window = window
+        self.reconnects = reconnects
+
+
 #: A venue's own reading of an error payload: the adapter class to raise, or None to fall
 #: back to ccxt's classification.
 VenueClassifier = Callable[[Mapping[str, Any]], "type[AdapterError] | None"]

@@ -9,6 +9,7 @@ recording's venue's own reconnect frames (``Venue.replay_resume``), as a venue w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
@@ -18,7 +19,10 @@ from aiohttp import web
 from adapters.replay import Frame, Recording, ReplayServer, RestHandler, RestResponse, ResumeHook
 from adapters.venues import get_venue
 
-__all__ = ["FaultyReplayServer", "seeded_drop_points", "venue_resume"]
+__all__ = ["CLOSE_HOLD", "FaultyReplayServer", "seeded_drop_points", "venue_resume"]
+
+#: Seconds an ``ignore_close`` server holds a connection whose close frame it left unanswered.
+CLOSE_HOLD = 30.0
 
 
 def venue_resume(recording: Recording | Mapping[str, Recording] | None) -> ResumeHook | None:
@@ -43,8 +47,11 @@ class FaultyReplayServer(ReplayServer):
     (a REST route can serve them, as a venue's history would). ``silent_after`` stops all
     output, pongs included, after that index;
     :meth:`go_silent` / :meth:`resume_sending` do it by hand. ``answer_pings=False`` leaves
-    client pings unanswered. :attr:`refuse` rejects WebSocket handshakes with HTTP 503;
-    :meth:`stop_listening` closes the listening socket until :meth:`start_listening`.
+    client pings unanswered. ``ignore_close=True`` never answers a client's close frame: the
+    connection stays open (counted in :attr:`active_connections`) until the client drops the
+    TCP connection, or for :data:`CLOSE_HOLD` seconds at most. :attr:`refuse` rejects
+    WebSocket handshakes with HTTP 503; :meth:`stop_listening` closes the listening socket
+    until :meth:`start_listening`.
     """
 
     def __init__(
@@ -61,6 +68,7 @@ class FaultyReplayServer(ReplayServer):
         auto_reply: Mapping[str, str] | None = None,
         answer_pings: bool = True,
         lost_per_drop: int = 0,
+        ignore_close: bool = False,
     ) -> None:
         super().__init__(
             recording,
@@ -83,6 +91,7 @@ class FaultyReplayServer(ReplayServer):
         self.missed: list[Frame] = []
         self._silent_after = silent_after
         self.answer_pings = answer_pings
+        self.ignore_close = ignore_close
         #: When True, WebSocket handshakes are rejected with HTTP 503 (REST still answers).
         self.refuse = False
         self._silent = asyncio.Event()  # set while silent
@@ -137,6 +146,22 @@ class FaultyReplayServer(ReplayServer):
 
     async def _gate(self) -> None:
         await self._unsilenced.wait()
+
+    def _answers_close(self) -> bool:
+        return not self.ignore_close
+
+    async def _read(self, stream: Any, conn: Any) -> None:
+        await super()._read(stream, conn)
+        transport = conn.request.transport
+        if not self.ignore_close or transport is None:
+            return
+        # The client's close frame went unanswered: hold the connection like a peer that
+        # never answers, until the client drops it (longer than aiohttp's 10 s close wait).
+        # Polled: aiohttp offers a handler no event for a lost TCP connection.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CLOSE_HOLD):
+                while not transport.is_closing():  # noqa: ASYNC110
+                    await asyncio.sleep(0.01)
 
     async def _after_frame(self, stream: Any, conn: Any, recv_index: int) -> bool:
         if self._silent_after is not None and recv_index == self._silent_after:

@@ -53,10 +53,12 @@ def raw(method: str, *args: Any) -> Callable[[Exchange], Awaitable[Any]]:
 
 
 #: Enough attempts that several drops in a row (before a book could be rebuilt) never
-#: exhaust them; backoffs stay in milliseconds.
+#: exhaust them, and a reconnect budget above the 50 drops of a second or two; backoffs
+#: stay in milliseconds.
 DROPS_POLICY = StreamPolicy(
-    reconnect_attempts=30, initial_backoff=0.002, max_backoff=0.01, close_timeout=0.5
-)
+    reconnect_attempts=30, initial_backoff=0.002, max_backoff=0.01, close_timeout=0.5,
+    reconnect_budget=100,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

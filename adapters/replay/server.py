@@ -309,6 +309,10 @@ class ReplayServer:
         """Whether a client ping is answered with a pong right now."""
         return self._may_send()
 
+    def _answers_close(self) -> bool:
+        """Whether a client's close frame is answered (aiohttp's ``autoclose``)."""
+        return True
+
     async def _gate(self) -> None:
         """Awaited before each recorded frame is sent (holds output while it must not flow)."""
 
@@ -356,7 +360,9 @@ class ReplayServer:
         if stream is None or not self._accepts(request):
             return web.Response(status=503, text="replay server refuses connections")
         # autoping=False: pings are answered by hand so that a silent server stays silent.
-        ws = web.WebSocketResponse(autoping=False, compress=False, timeout=1.0)
+        ws = web.WebSocketResponse(
+            autoping=False, autoclose=self._answers_close(), compress=False, timeout=1.0
+        )
         await ws.prepare(request)
         self.connection_count += 1
         conn = _Connection(self.connection_count, ws, request)

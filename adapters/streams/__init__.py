@@ -21,8 +21,10 @@ What a stream adds to ccxt.pro:
   first attempt starts after a short random delay, the next ones back off exponentially
   with jitter (tenacity). After :attr:`StreamPolicy.reconnect_attempts` attempts without
   any data, or :attr:`StreamPolicy.reconnect_time` seconds, the stream raises
-  :class:`ExchangeUnavailable`. Authentication failures, unknown symbols and unsupported
-  features are raised at once.
+  :class:`ExchangeUnavailable`; more than :attr:`StreamPolicy.reconnect_budget` reconnects
+  within :attr:`StreamPolicy.reconnect_window` seconds (connections that each work for a
+  moment, then fail) raise :class:`ReconnectBudgetExceeded`. Authentication failures,
+  unknown symbols and unsupported features are raised at once.
 * **Watchdog.** While the caller waits for the next item, a channel that sends nothing for
   its silence timeout (:data:`DEFAULT_SILENCE`, per channel) has its connection dropped,
   which starts a reconnect. Time the caller spends with an item is not silence.

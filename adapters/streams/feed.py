@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import random
@@ -24,6 +25,7 @@ from ..errors import (
     MissingCredentials,
     OrderNotFound,
     OrderRejected,
+    ReconnectBudgetExceeded,
     UnsupportedFeature,
     from_ccxt,
 )
@@ -109,6 +111,7 @@ class Feed(Generic[T]):
         self.silence = self.policy.silence_timeout(self.stream)
         #: Connections this stream has seen replaced, and watchdog trips.
         self.reconnects = 0
+        self._reconnected_at: collections.deque[float] = collections.deque()
         self.silences = 0
         self._url = ""
         self._ws: Any = None
@@ -227,6 +230,7 @@ class Feed(Generic[T]):
                 if self._ws is not None and ws is not None:
                     self.reconnects += 1
                     log.info("%s: reconnected (%d so far)", self.describe(), self.reconnects)
+                    self._spend_reconnect()
                     self._on_reconnect()
                     self._catch_up_due = True
                 self._ws = ws
@@ -322,6 +326,26 @@ class Feed(Generic[T]):
             else from_ccxt(exc, exchange=self.ex.id, classify=self.ex.venue.classify_error)
         )
         return not isinstance(error, FATAL)
+
+    def _spend_reconnect(self) -> None:
+        """Count a reconnect against the budget; raise when the window holds too many."""
+        policy = self.policy
+        now = self._loop.time()
+        times = self._reconnected_at
+        times.append(now)
+        while times and times[0] <= now - policy.reconnect_window:
+            times.popleft()
+        if len(times) > policy.reconnect_budget:
+            raise ReconnectBudgetExceeded(
+                f"{self.describe()}: {len(times)} reconnects within "
+                f"{policy.reconnect_window:g}s exceed the reconnect budget "
+                f"(StreamPolicy.reconnect_budget={policy.reconnect_budget} per "
+                f"reconnect_window={policy.reconnect_window:g}s); each connection fails "
+                "soon after it opens",
+                budget=policy.reconnect_budget,
+                window=policy.reconnect_window,
+                reconnects=len(times),
+            )
 
     async def _recover(self, exc: BaseException) -> Any:
         """Reconnect until a watch answers again; returns its answer."""

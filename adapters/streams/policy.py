@@ -42,14 +42,21 @@ class StreamPolicy:
     random, so many clients do not reconnect in step); a failed attempt waits
     ``initial_backoff * 2**(n-1)`` (at most ``max_backoff``) plus up to ``jitter`` of that
     at random. ``reconnect_attempts`` attempts or ``reconnect_time`` seconds without data
-    raise :class:`ExchangeUnavailable`. ``silence`` overrides :data:`DEFAULT_SILENCE` per
-    channel (None disables the watchdog). Bitstamp candles are polled ``candle_poll_delay``
-    seconds after each candle boundary (``candle_poll_interval`` replaces the candle length
-    as the polling period, for tests). ``close_timeout`` bounds the cleanup of a stream.
+    raise :class:`ExchangeUnavailable`. A stream reconnects at most ``reconnect_budget``
+    times within any ``reconnect_window`` seconds, however well each new connection starts;
+    one more raises :class:`ReconnectBudgetExceeded`. ``silence`` overrides
+    :data:`DEFAULT_SILENCE` per channel (None disables the watchdog). Bitstamp candles are
+    polled ``candle_poll_delay`` seconds after each candle boundary (``candle_poll_interval``
+    replaces the candle length as the polling period, for tests). ``close_timeout`` bounds
+    the cleanup of a stream.
     """
 
     reconnect_attempts: int = 8
     reconnect_time: float = 120.0
+    # A healthy feed reconnects a few times a day (venue maintenance, a silent channel);
+    # 30 within 5 minutes is a connection that keeps failing.
+    reconnect_budget: int = 30
+    reconnect_window: float = 300.0
     initial_backoff: float = 0.25
     max_backoff: float = 10.0
     jitter: float = 0.5
@@ -61,6 +68,10 @@ class StreamPolicy:
     def __post_init__(self) -> None:
         if self.reconnect_attempts < 1:
             raise ValueError("reconnect_attempts must be at least 1")
+        if self.reconnect_budget < 1:
+            raise ValueError(f"reconnect_budget must be at least 1, got {self.reconnect_budget}")
+        if not (math.isfinite(self.reconnect_window) and self.reconnect_window > 0):
+            raise ValueError(f"reconnect_window must be > 0 seconds, got {self.reconnect_window}")
         numbers = [self.reconnect_time, self.initial_backoff, self.max_backoff, self.jitter,
                    self.candle_poll_delay, self.close_timeout]  # fmt: skip
         numbers += [v for v in self.silence.values() if v is not None]

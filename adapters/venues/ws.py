@@ -9,13 +9,21 @@ ccxt 4.5.70's stream machinery has two venue-independent faults that make a stre
   ``clients[url]`` by URL, so the second call removes the client a caller has re-subscribed
   with in between; that client keeps its socket and its futures are never resolved.
 
+And one that starves REST calls: closing a connection waits up to 10 s (aiohttp's default)
+for the peer's answering close frame, holding one of the session's 100 connection slots,
+which REST calls share; a peer that never answers and a stream that keeps reconnecting use
+them all up.
+
 :func:`with_stream_fixes` returns a subclass of a venue client that turns handler exceptions
 into a connection error the caller sees (:class:`StreamResync`, so the stream reconnects and
-rebuilds) and lets only the current client of a URL unregister itself.
+rebuilds), lets only the current client of a URL unregister itself, and closes connections
+without waiting on the peer for more than :data:`CLOSE_WAIT` seconds.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +31,7 @@ from typing import Any
 
 import ccxt
 
-__all__ = ["StreamResync", "StreamSilent", "StreamTopic", "with_stream_fixes"]
+__all__ = ["CLOSE_WAIT", "StreamResync", "StreamSilent", "StreamTopic", "with_stream_fixes"]
 
 log = logging.getLogger("adapters.streams")
 
@@ -76,6 +84,13 @@ def with_stream_fixes(base: type[Any]) -> type[Any]:
                 client.on_error(error)
                 return None
 
+        def client(self, url: str) -> Any:
+            # ccxt builds its WebSocket clients itself: the bounded close goes on each one.
+            ws = super().client(url)
+            if "aiohttp_close" not in vars(ws):
+                ws.aiohttp_close = functools.partial(_bounded_close, ws)
+            return ws
+
         def on_close(self, client: Any, error: Any) -> None:
             if self.clients.get(client.url) is client:
                 super().on_close(client, error)
@@ -86,3 +101,23 @@ def with_stream_fixes(base: type[Any]) -> type[Any]:
 
     StreamFixes.__name__ = StreamFixes.__qualname__ = base.__name__
     return StreamFixes
+
+
+#: Seconds a closing connection waits for the peer's answering close frame before the TCP
+#: connection is dropped. aiohttp waits 10 s, holding one of the session's 100 connection
+#: slots (shared with REST calls) all along; a peer that never answers, and a stream that
+#: reconnects often, would starve the REST calls of the same client.
+CLOSE_WAIT = 0.25
+
+
+async def _bounded_close(ws: Any) -> None:
+    """ccxt's ``Client.aiohttp_close`` with the wait for the peer bounded (see CLOSE_WAIT)."""
+    connection = ws.connection
+    if connection is not None and not connection.closed:
+        try:
+            # On the timeout aiohttp closes the response, which releases the connection.
+            await asyncio.wait_for(connection.close(), CLOSE_WAIT)
+        except Exception as exc:  # TimeoutError included: the connection is released either way
+            log.debug("closing %s: %s", ws.url, type(exc).__name__)
+    if ws.ping_looper:
+        ws.ping_looper.cancel()
