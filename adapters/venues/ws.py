@@ -115,8 +115,10 @@ async def _bounded_close(ws: Any) -> None:
     connection = ws.connection
     if connection is not None and not connection.closed:
         try:
-            # On the timeout aiohttp closes the response, which releases the connection.
-            await asyncio.wait_for(connection.close(), CLOSE_WAIT)
+            # In this task, as ccxt's own close (no extra task delays the close frame); on
+            # the timeout aiohttp closes the response, which releases the connection.
+            async with asyncio.timeout(CLOSE_WAIT):
+                await connection.close()
         except Exception as exc:  # TimeoutError included: the connection is released either way
             log.debug("closing %s: %s", ws.url, type(exc).__name__)
     if ws.ping_looper:
