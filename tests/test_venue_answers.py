@@ -10,6 +10,7 @@ source is in the cassette); each test also runs the unmodified payload as a cont
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import math
@@ -48,6 +49,7 @@ from .streams_support import (
     recording,
     take,
     take_until,
+    until,
 )
 from .test_order_statuses import answer
 
@@ -250,10 +252,11 @@ async def test_bitstamp_stream_book_with_a_hostile_level_is_rebuilt(
     def edit(obj: Any) -> None:
         obj["data"]["asks"][0][0] = "-1"
 
-    frames, n = [], 0
+    frames, n, hostile = [], 0, -1
     for f in rec.frames:
         if f.dir == "recv" and f in clean:
-            f = poisoned(f, edit) if n == bad else f
+            if n == bad:
+                f, hostile = poisoned(f, edit), sum(g.dir == "recv" for g in frames)
             n += 1
         frames.append(f)
     session = Recording(frames=frames, meta=rec.meta)
@@ -266,9 +269,22 @@ async def test_bitstamp_stream_book_with_a_hostile_level_is_rebuilt(
 
     final = int(clean[-1].json()["data"]["microtimestamp"])
     rest = bitstamp_rest({"GET /api/v2/order_book/ethusd/": route})
-    async with FaultyReplayServer(session, rest=rest, pace=3000.0) as srv:
+    # The feed pauses after the hostile frame until the client has reconnected: the replay's
+    # one timeline would otherwise hand the deltas still to come (13 ms of them) to the
+    # closing connection whenever the client is slow to react (a 100 ms garbage collection
+    # of the test process is enough), and the new connection would wait for ever.
+    async with FaultyReplayServer(session, rest=rest, pace=3000.0, silent_after=hostile) as srv:
         ex = point(make_exchange("bitstamp"), srv)
-        books = await take_until(ex.watch_order_book("ETH/USD"), lambda b: b.nonce == final)
+
+        async def resume_on_reconnect() -> None:
+            await until(lambda: srv.connection_count >= 2)
+            srv.resume_sending()
+
+        resumer = asyncio.ensure_future(resume_on_reconnect())
+        try:
+            books = await take_until(ex.watch_order_book("ETH/USD"), lambda b: b.nonce == final)
+        finally:
+            resumer.cancel()
         assert srv.connection_count == 2
     assert all(sane(b) for b in books)
     expected = bitstamp_book(initial, clean, "ethusd")
