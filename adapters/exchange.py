@@ -66,7 +66,7 @@ from .models import (
     to_decimal,
 )
 from .protocol import Params
-from .redact import RedactingLogger, Redactor, is_sensitive_key, redacting_print
+from .redact import redact_client
 from .retry import RetryPolicy, never_sent, parse_retry_after
 from .rules import check_market_rules
 from .streams import StreamPolicy, Watch
@@ -112,30 +112,16 @@ class Exchange(ListCalls):
             self._caps.id, timeout_ms, self.retry.describe(), client_order_id_prefix,
         )  # fmt: skip
         secrets = self._credentials.ccxt_config(self._caps)
-        # Credentials passed through ``config`` (``apiKey``, ``password``...) are masked too.
-        passed = [
-            v for k, v in (config or {}).items() if isinstance(v, str) and is_sensitive_key(k)
-        ]
-        redact = Redactor(
-            [*secrets.values(), *passed],
-            session=lambda: self._venue.session_secrets(self._client),
-        )
         client_config: dict[str, Any] = {
             "enableRateLimit": True,
             "timeout": timeout_ms,
             **secrets,
             **(config or {}),
         }
-        # ccxt logs each request's headers (the API key among them) at DEBUG; a logger
-        # given in ``config`` is wrapped the same way.
-        client_config["logger"] = RedactingLogger(
-            client_config.get("logger") or logging.getLogger("ccxt.base.exchange"), redact
-        )
         self._client: Any = (client_class or self._venue.client_class())(client_config)
-        # ``verbose`` prints headers, bodies and WebSocket frames through ``log``, past the
-        # logger; each WebSocket client copies this method when it is created.
-        self._client.log = redacting_print(redact)
-        self._client.redact = redact  # for frames quoted in stream errors (venues.ws)
+        # ccxt logs each request's headers (the API key among them) at DEBUG, and prints them
+        # (and every frame) with ``verbose``.
+        redact_client(self._client, session=lambda: self._venue.session_secrets(self._client))
         self._markets: dict[str, Market] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------

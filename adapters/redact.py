@@ -32,6 +32,7 @@ __all__ = [
     "Redactor",
     "is_identity_key",
     "is_sensitive_key",
+    "redact_client",
     "redacting_print",
 ]
 
@@ -249,3 +250,20 @@ def redacting_print(redact: Redactor) -> Callable[..., None]:
         print(redact(" ".join(str(a) for a in args)))
 
     return log
+
+
+def redact_client(client: Any, *, session: Callable[[], Iterable[str]] | None = None) -> Redactor:
+    """Mask secrets in everything a ccxt client logs or prints: its logger (DEBUG request
+    logs; a logger given in its config is wrapped the same way), its ``verbose`` output, and
+    frames the stream fixes quote (``client.redact``). The secrets are the client's
+    credentials however they were given (``credentials`` or ``config``) and ``session()``'s.
+    """
+    fields = getattr(client, "requiredCredentials", None) or {}
+    given = [v for v in (getattr(client, k, None) for k in fields) if isinstance(v, str) and v]
+    redact = Redactor(given, session=session)
+    client.logger = RedactingLogger(client.logger, redact)
+    # ``verbose`` prints through ``log``, past the logger; each WebSocket client copies the
+    # method when it is created.
+    client.log = redacting_print(redact)
+    client.redact = redact
+    return redact
