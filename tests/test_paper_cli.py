@@ -27,7 +27,7 @@ def test_demo_runs_offline_and_leaves_nothing_behind(
     # conftest: the working directory and XDG_STATE_HOME are both under tmp_path
     code, out, err = run(capsys, "paper", "demo", "--quiet")
     assert code == 0, err
-    assert "paper demo summary" in out and "PnL marked to the last mid" in out
+    assert "paper demo summary" in out and "marked to the last mid" in out
     assert "MARKET buy of 0.5 ETH filled 0.5" in out
     assert list(tmp_path.iterdir()) == [], "the demo must not leave files behind"
 

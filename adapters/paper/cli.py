@@ -1,8 +1,9 @@
 """``adapters paper ...``: the demo and the paper account's ledger from the command line.
 
 ``adapters.cli`` calls :func:`add_paper_commands` with its sub-parsers. The ledger commands
-(``fund``, ``reset``, ``balances``, ``fills``) work on the ledger file, offline (the balances
-table takes each currency's precision from the markets shipped with the package). Bad
+(``fund``, ``reset``, ``balances``, ``fills``, ``report``) work on the ledger file, offline
+(the balances table takes each currency's precision from the markets shipped with the
+package; ``report`` renders :mod:`adapters.paper.report`). Bad
 input exits 2 with one line (through ``adapters.cli``'s parser); ledger and exchange errors
 (a damaged or unwritable ledger included) are :class:`~adapters.errors.AdapterError` and
 exit 1 with their message. ``balances`` and ``fills`` only read, so they run beside a
@@ -16,7 +17,7 @@ import logging
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..capabilities import capabilities
 from ..console import UsageError, add_command, add_json_flag, json_text, render_table
@@ -25,7 +26,10 @@ from ..inputs import parse_currency, parse_decimal
 from .engine import plain
 from .ledger import MEMORY, Ledger
 
-__all__ = ["add_paper_commands"]
+if TYPE_CHECKING:
+    from .report import PaperReport
+
+__all__ = ["add_paper_commands", "render_report"]
 
 log = logging.getLogger("adapters")
 
@@ -51,11 +55,24 @@ def _amount(value: str) -> Decimal:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _price(value: str) -> Decimal:
+    number = _amount(value)
+    if not number:
+        raise argparse.ArgumentTypeError(f"expected a price above 0, got {value!r}")
+    return number
+
+
+def _seq(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a fill number of 1 or more, got {value!r}")
+    return int(value)
+
+
 def add_paper_commands(subparsers: Any) -> None:
-    """Add ``paper demo|fund|reset|balances|fills`` to an argparse sub-parsers object."""
+    """Add ``paper demo|fund|reset|balances|fills|report`` to an argparse sub-parsers object."""
     paper = add_command(
         subparsers, "paper", "Paper trading: the demo, and the paper account's funds and fills",
-        "The ledger commands (fund, reset, balances, fills) work on the ledger file, offline.",
+        "The ledger commands (fund, reset, balances, fills, report) work on the ledger file, offline.",
     )  # fmt: skip
     sub = paper.add_subparsers(
         dest="paper_command", required=True, parser_class=type(paper), metavar="COMMAND"
@@ -103,6 +120,26 @@ def add_paper_commands(subparsers: Any) -> None:
         "--json", action="store_true", help="print one JSON document (Decimals as strings)"
     )
     p.set_defaults(func=_cmd_fills)
+
+    p = add_command(
+        sub, "report", "PnL, fees, volume and drawdown of the paper account's fills",
+        "Offline and read-only, from the ledger alone. --plot draws equity over time (needs "
+        "the plot extra: pip install 'typed-spot-adapters[plot]').",
+    )  # fmt: skip
+    account_options(p)
+    p.add_argument("--symbol", help="the symbol to report (default: the only one traded)")
+    p.add_argument(
+        "--mark", type=_price, help="value the open position at this price (default: last fill)"
+    )
+    p.add_argument(
+        "--since-seq",
+        type=_seq,
+        metavar="N",
+        help="only fills numbered N or later (the demo's summary prints its run's numbers)",
+    )
+    p.add_argument("--plot", type=Path, metavar="FILE.png", help="draw equity over time")
+    add_json_flag(p)
+    p.set_defaults(func=_cmd_report)
 
 
 def _ledger(args: argparse.Namespace, *, readonly: bool = False) -> Ledger:
@@ -218,3 +255,108 @@ def _cmd_fills(args: argparse.Namespace) -> int:
                 raise UsageError(f"cannot write {args.csv}: {exc.strerror or exc}") from None
             print(f"wrote {count} fills to {args.csv}  [{ledger.path}]")
     return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    import json
+
+    from .report import build_report
+
+    with _ledger(args, readonly=True) as ledger:
+        fills = [f for f in ledger.fills(args.symbol) if f.seq >= (args.since_seq or 0)]
+        path = ledger.path
+    symbols = sorted({f.symbol for f in fills})
+    if args.symbol is None and len(symbols) > 1:
+        raise UsageError(f"the ledger holds fills for {', '.join(symbols)}: pass --symbol")
+    report = build_report(fills, symbol=args.symbol, mark=args.mark)
+    if args.plot is not None:
+        from .plot import plot_equity
+
+        try:
+            plot_equity(report, args.plot, title=f"{args.exchange} ({args.account})")
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.plot}: {exc.strerror or exc}") from None
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(render_report(report))
+        if args.plot is not None:
+            print(f"equity picture: {args.plot}")
+    print(f"[{path}]", file=sys.stderr)
+    return 0
+
+
+def _when(timestamp: int) -> str:
+    from datetime import UTC, datetime
+
+    moment = datetime.fromtimestamp(timestamp / 1000, UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
+
+
+def render_report(report: PaperReport) -> str:
+    """The report as text: fills by side, fees by role, PnL and the maximum drawdown.
+
+    Quote amounts are shown to the decimals of the fills' price grid (at least 2), fees and
+    averages to two more; base amounts and prices exactly.
+    """
+    if not report.fills:
+        return "no fills" + (f" for {report.symbol}" if report.symbol else "")
+    base, quote = report.base, report.quote
+    places = max(2, report.price_places)
+    money_step, fine_step = Decimal(1).scaleb(-places), Decimal(1).scaleb(-places - 2)
+
+    def money(value: Decimal, *, sign: bool = False) -> str:
+        return format(value.quantize(money_step), "+f" if sign else "f")
+
+    def fine(value: Decimal | None) -> str:
+        return "-" if value is None else format(value.quantize(fine_step), "f")
+
+    total_amount = report.maker.amount + report.taker.amount
+    lines = [
+        f"{report.symbol}: {report.fills} fills (ledger fills #{report.first_seq} to "
+        f"#{report.last_seq})",
+        "",
+        render_table(
+            ["side", "fills", base, "avg price", quote],
+            [
+                [name, s.fills, plain(s.amount), fine(s.average), money(s.cost)]
+                for name, s in (("buy", report.buys), ("sell", report.sells))
+            ],
+        ),
+        "",
+        render_table(
+            ["role", "fills", base, f"fees {quote}"],
+            [
+                [name, r.fills, plain(r.amount), fine(r.fees)]
+                for name, r in (("maker", report.maker), ("taker", report.taker))
+            ]
+            + [["total", report.fills, plain(total_amount), fine(report.fees)]],
+        ),
+        "",
+    ]
+    position = f"position {plain(report.position)} {base}"
+    if report.average_cost is not None:
+        position += f" at average cost {fine(report.average_cost)}"
+    mark = report.mark
+    unrealised, net = report.unrealised, report.net
+    rows = [["realised", money(report.realised, sign=True), "average cost, before fees"]]
+    if mark is not None and unrealised is not None and net is not None:
+        rows += [
+            ["unrealised", money(unrealised, sign=True), f"{position}, marked to {plain(mark)}"],
+            ["fees", money(-report.fees), ""],
+            ["net", money(net, sign=True), f"marked to the {report.mark_source} {plain(mark)}"],
+        ]
+    lines.append(render_table(["PnL", quote, ""], rows))
+    dd = report.max_drawdown
+    if dd.amount:
+        start = "the start" if dd.peak < 0 else _when(report.equity[dd.peak].timestamp)
+        lines.append(
+            f"max drawdown {money(dd.amount)} {quote}: equity from {money(dd.peak_equity)} "
+            f"({start}) down to {money(dd.trough_equity)} "
+            f"({_when(report.equity[dd.trough].timestamp)})"
+        )
+    else:
+        lines.append(f"max drawdown 0 {quote}: equity never fell below a previous high")
+    return "\n".join(lines)

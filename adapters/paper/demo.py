@@ -8,7 +8,8 @@ The strategy quotes one LIMIT_MAKER on each side of ETH/USD: it joins the best b
 or steps one tick inside when the spread is wider than a tick, and re-prices (cancel, then
 place) whenever the best prices move away from its quotes. Once, partway through, it sends a
 MARKET buy. At the end it cancels what is still open and prints a summary: orders, fills,
-fees, balances and the PnL marked to the last mid.
+fees, balances and the PnL marked to the last mid (``paper report``'s figures, for this
+run's fills only).
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ from ..enums import OrderType, Side
 from ..errors import AdapterError, InsufficientFunds, OrderNotFound, OrderRejected
 from ..models import Balance, Fill, Order, OrderBook, OrderRequest
 from .engine import plain
+from .convert import fill_from_record
 from .exchange import PaperExchange
 from .ledger import MEMORY
+from .report import PaperReport, build_report
 from .session import DEMO_SESSION
 
 __all__ = ["DemoConfig", "DemoReport", "run_demo"]
@@ -74,28 +77,9 @@ class DemoReport:
     first_mid: Decimal | None = None
     last_mid: Decimal | None = None
     seconds: float = 0.0
-
-    @property
-    def fees(self) -> dict[str, Decimal]:
-        """Fees paid, per currency."""
-        out: dict[str, Decimal] = {}
-        for f in self.fills:
-            if f.fee and f.fee_currency:
-                out[f.fee_currency] = out.get(f.fee_currency, Decimal(0)) + f.fee
-        return out
-
-    def equity(self, balances: dict[str, Balance], base: str, quote: str) -> Decimal | None:
-        """``quote + base x last mid`` for the given balances."""
-        if self.last_mid is None:
-            return None
-        zero = Balance(currency="-")
-        return balances.get(quote, zero).total + balances.get(base, zero).total * self.last_mid
-
-    def pnl(self, base: str, quote: str) -> Decimal | None:
-        """End minus start equity, both valued at the last mid: what the trading made."""
-        end = self.equity(self.end_balances, base, quote)
-        start = self.equity(self.start_balances, base, quote)
-        return None if end is None or start is None else end - start
+    #: This run's fills only (the ledger may hold earlier runs'), marked to the last mid.
+    paper: PaperReport | None = None
+    ledger_path: str | None = None
 
 
 async def run_demo(
@@ -135,17 +119,24 @@ async def run_demo(
         ledger="in memory (nothing is saved; --ledger PATH keeps it)"
         if ledger is None
         else str(ledger),
+        ledger_path=None if ledger is None else str(ledger),
     )
     started = time.monotonic()
     async with exchange as ex:
         say(f"paper demo on {ex.id} {cfg.symbol}: {report.source}; ledger {report.ledger}")
         await ex.watch_market(cfg.symbol)
         report.start_balances = (await ex.fetch_balance()).assets
+        # Fill numbers keep counting across runs in one ledger: this run's start after it.
+        before = ex.engine.counters[1]
         strategy = _Strategy(ex, cfg, report, say)
         await strategy.run(live)
         await strategy.finish()
         report.end_balances = (await ex.fetch_balance()).assets
-        report.fills = await ex.fetch_my_trades(cfg.symbol)
+        records = [f for f in ex.ledger.fills(cfg.symbol) if f.seq > before]
+        report.fills = [fill_from_record(f) for f in records]
+        report.paper = build_report(
+            records, symbol=cfg.symbol, mark=report.last_mid, mark_source="last mid"
+        )
         for order_id in list(report.orders):
             report.orders[order_id] = await ex.fetch_order(order_id, cfg.symbol)
     report.seconds = time.monotonic() - started
@@ -315,8 +306,10 @@ class _Strategy:
 
 
 def summary(report: DemoReport, cfg: DemoConfig) -> str:
-    """The end-of-run tables as text."""
-    base, quote = cfg.symbol.split("/")
+    """The end-of-run tables as text; the fills, fees and PnL part is ``paper report``'s."""
+    from .cli import render_report
+
+    base = cfg.symbol.split("/")[0]
     zero = Decimal(0)
     statuses = Counter(o.status.value for o in report.orders.values())
     kinds = Counter(o.type.value for o in report.placed if o.type is not None)
@@ -328,21 +321,6 @@ def summary(report: DemoReport, cfg: DemoConfig) -> str:
         + ", ".join(f"{v} {k}" for k, v in sorted(statuses.items()))
         + f"; LIMIT_MAKER rejected {report.rejected}; not funded {report.unfunded}"
     )
-    groups: dict[tuple[str, str], list[Fill]] = {}
-    for f in report.fills:
-        groups.setdefault((f.side.value if f.side else "", f.taker_or_maker or ""), []).append(f)
-    rows = []
-    for (side, role), fills in sorted(groups.items()):
-        amount = sum((f.amount for f in fills), zero)
-        cost = sum((f.cost or zero for f in fills), zero)
-        fee = sum((f.fee or zero for f in fills), zero)
-        average = (cost / amount).quantize(Decimal("0.0001")) if amount else zero
-        cents, hundredths = Decimal("0.01"), Decimal("0.0001")
-        rows.append(
-            [side, role, len(fills), plain(amount), plain(average), plain(cost.quantize(cents)),
-             f"{plain(fee.quantize(hundredths))} {quote}"]
-        )  # fmt: skip
-    lines += ["", render_table(["side", "role", "fills", base, "avg price", quote, "fees"], rows)]
     market = report.market_order
     if market is not None:
         lines.append(
@@ -357,16 +335,18 @@ def summary(report: DemoReport, cfg: DemoConfig) -> str:
         end = report.end_balances.get(c, empty).total
         balance_rows.append([c, plain(start), plain(end), plain(end - start)])
     lines += ["", render_table(["balance", "start", "end", "change"], balance_rows), ""]
-    pnl = report.pnl(base, quote)
-    if pnl is None or report.last_mid is None:
-        lines.append("PnL: no mid price was seen")
+    paper = report.paper
+    if paper is None or paper.mark is None:
+        lines.append(f"PnL: {'no mid price was seen' if paper is not None else 'not computed'}")
     else:
-        fees = report.fees.get(quote, zero)
-        lines.append(
-            f"PnL marked to the last mid {plain(report.last_mid)}: {pnl:+.2f} {quote} "
-            f"(fees {plain(fees.quantize(Decimal('0.01')))} {quote} included; start and end "
-            "balances both valued at that mid)"
-        )
+        lines.append(render_report(paper))
+        if paper.fills and report.ledger_path is not None:
+            venue = report.exchange.removesuffix("_paper_trade")
+            lines.append(
+                f"(the same report: adapters paper report {venue} "
+                f"--ledger {report.ledger_path} --account demo --since-seq {paper.first_seq} "
+                f"--mark {plain(paper.mark)})"
+            )
     lines.append(
         f"{report.book_updates} book updates in {report.seconds:.1f} s; ledger {report.ledger}"
     )
