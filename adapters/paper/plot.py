@@ -27,15 +27,17 @@ class PlotUnavailable(AdapterError):
     """matplotlib is not installed."""
 
 
-def _figure_class() -> Any:
+def _matplotlib() -> tuple[Any, Any]:
+    """matplotlib's ``Figure`` class and ``dates`` module."""
     try:
+        from matplotlib import dates
         from matplotlib.figure import Figure
     except ImportError:
         raise PlotUnavailable(
             f"--plot needs matplotlib, which is not installed: pip install '{EXTRA}' "
             "(or add the plot extra to your install: -e '.[dev,plot]')"
         ) from None
-    return Figure
+    return Figure, dates
 
 
 def plot_equity(report: PaperReport, path: str | os.PathLike[str], *, title: str = "") -> None:
@@ -47,7 +49,7 @@ def plot_equity(report: PaperReport, path: str | os.PathLike[str], *, title: str
     points = report.equity
     if not points:
         raise ValueError(f"no fills to plot for {report.symbol or 'this account'}")
-    figure_class = _figure_class()
+    figure_class, dates = _matplotlib()
     stamps = [p.timestamp for p in points]
     # Fills stamped from whole-second book times can sit up to a second before the trade fill
     # just ahead of them; a larger step back means several runs over one recording (its
@@ -100,4 +102,8 @@ def plot_equity(report: PaperReport, path: str | os.PathLike[str], *, title: str
     bottom.set_ylabel(f"fill price ({quote})")
     bottom.set_xlabel("time (UTC)" if in_time else "fill number (the runs' clocks overlap)")
     bottom.grid(alpha=0.3)
+    if in_time:
+        locator = dates.AutoDateLocator()
+        bottom.xaxis.set_major_locator(locator)
+        bottom.xaxis.set_major_formatter(dates.ConciseDateFormatter(locator))
     fig.savefig(os.fspath(path), format="png")
