@@ -286,3 +286,14 @@ async def test_second_demo_run_reports_its_own_fills_only(
     doc = json.loads(capsys.readouterr().out)
     assert doc["mark_source"] == "given price"  # the mid, passed as --mark
     assert {**doc, "mark_source": "last mid"} == r.to_dict()
+
+
+def test_display_precision_follows_the_maker_prices_grid() -> None:
+    # a MARKET order's VWAP (taker) is off the grid; maker fills sit at checked limit prices
+    fills = [
+        fill(1, B, "0.5", "2087.1825262", "4.17", T, 1),
+        fill(2, S, "0.1", "2087.19", "0.83", M, 2),
+        fill(3, S, "0.1", "2087.2", "0.83", M, 3),
+    ]
+    assert build_report(fills).price_places == 2
+    assert build_report(fills[:1]).price_places == 7  # only the VWAP to go by

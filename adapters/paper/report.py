@@ -32,7 +32,7 @@ from .records import FillRecord, Liquidity
 __all__ = ["Drawdown", "EquityPoint", "PaperReport", "RoleStats", "SideStats", "build_report"]
 
 _ZERO = Decimal(0)
-#: Prices with more decimals than this are averages (a MARKET order's VWAP), not on the grid.
+#: Display precision cap for quote amounts.
 _MAX_PLACES = 8
 
 
@@ -137,15 +137,18 @@ class PaperReport:
 
     @property
     def price_places(self) -> int:
-        """Decimals of the price grid the fills were on, at most 8 (for display: quote
-        amounts are shown with this many decimals, and never fewer than 2)."""
+        """Decimals of the price grid the fills were on, at most 8 (for display).
+
+        Maker fills are at their order's limit price, which the order pipeline checked
+        against the market's price increment; taker prices can be a MARKET order's VWAP, so
+        they count only when there are no maker fills.
+        """
+        fills = [p for p in self.equity if p.seq is not None]
+        makers = [p for p in fills if p.liquidity is Liquidity.MAKER]
         places = [
-            p
-            for point in self.equity
-            if point.seq is not None
-            and (p := max(0, -int(point.price.normalize().as_tuple().exponent))) <= _MAX_PLACES
+            max(0, -int(p.price.normalize().as_tuple().exponent)) for p in makers or fills
         ]
-        return max(places, default=_MAX_PLACES)
+        return min(max(places, default=_MAX_PLACES), _MAX_PLACES)
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data: Decimals as strings, None as null."""
