@@ -145,9 +145,7 @@ class PaperReport:
         """
         fills = [p for p in self.equity if p.seq is not None]
         makers = [p for p in fills if p.liquidity is Liquidity.MAKER]
-        places = [
-            max(0, -int(p.price.normalize().as_tuple().exponent)) for p in makers or fills
-        ]
+        places = [max(0, -int(p.price.normalize().as_tuple().exponent)) for p in makers or fills]
         return min(max(places, default=_MAX_PLACES), _MAX_PLACES)
 
     def to_dict(self) -> dict[str, Any]:
