@@ -150,9 +150,10 @@ def assert_png(path: Path) -> None:
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--mark", "0"], "expected a price above 0"),
-        (["--mark", "abc"], "expected a decimal amount"),
+        (["--mark", "0"], "mark='0' must be greater than 0"),
+        (["--mark", "abc"], "mark='abc' is not a decimal number"),
         (["--since-seq", "0"], "expected a fill number of 1 or more"),
+        (["--since-seq", "\u0661"], "expected a fill number of 1 or more"),
         (["--plot", "/no/such/dir/x.png"], "cannot write /no/such/dir/x.png"),
     ],
 )

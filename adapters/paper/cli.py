@@ -56,14 +56,14 @@ def _amount(value: str) -> Decimal:
 
 
 def _price(value: str) -> Decimal:
-    number = _amount(value)
-    if not number:
-        raise argparse.ArgumentTypeError(f"expected a price above 0, got {value!r}")
-    return number
+    try:
+        return parse_decimal(value, "mark", sign="positive")
+    except InvalidInput as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _seq(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
         raise argparse.ArgumentTypeError(f"expected a fill number of 1 or more, got {value!r}")
     return int(value)
 

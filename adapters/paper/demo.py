@@ -29,8 +29,8 @@ from ..console import render_table
 from ..enums import OrderType, Side
 from ..errors import AdapterError, InsufficientFunds, OrderNotFound, OrderRejected
 from ..models import Balance, Fill, Order, OrderBook, OrderRequest
-from .engine import plain
 from .convert import fill_from_record
+from .engine import plain
 from .exchange import PaperExchange
 from .ledger import MEMORY
 from .report import PaperReport, build_report
