@@ -3,7 +3,8 @@
 ``adapters.cli`` calls :func:`add_paper_commands` with its sub-parsers. The ledger commands
 (``fund``, ``reset``, ``balances``, ``fills``, ``report``) work on the ledger file, offline
 (the balances table takes each currency's precision from the markets shipped with the
-package; ``report`` renders :mod:`adapters.paper.report`). Bad
+package; ``report`` renders :mod:`adapters.paper.report` with :mod:`adapters.paper.render`
+and :mod:`adapters.paper.plot`). Bad
 input exits 2 with one line (through ``adapters.cli``'s parser); ledger and exchange errors
 (a damaged or unwritable ledger included) are :class:`~adapters.errors.AdapterError` and
 exit 1 with their message. ``balances`` and ``fills`` only read, so they run beside a
@@ -17,7 +18,7 @@ import logging
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..capabilities import capabilities
 from ..console import UsageError, add_command, add_json_flag, json_text, render_table
@@ -26,10 +27,7 @@ from ..inputs import parse_currency, parse_decimal
 from .engine import plain
 from .ledger import MEMORY, Ledger
 
-if TYPE_CHECKING:
-    from .report import PaperReport
-
-__all__ = ["add_paper_commands", "render_report"]
+__all__ = ["add_paper_commands"]
 
 log = logging.getLogger("adapters")
 
@@ -260,6 +258,7 @@ def _cmd_fills(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     import json
 
+    from .render import render_report
     from .report import build_report
 
     with _ledger(args, readonly=True) as ledger:
@@ -286,77 +285,3 @@ def _cmd_report(args: argparse.Namespace) -> int:
             print(f"equity picture: {args.plot}")
     print(f"[{path}]", file=sys.stderr)
     return 0
-
-
-def _when(timestamp: int) -> str:
-    from datetime import UTC, datetime
-
-    moment = datetime.fromtimestamp(timestamp / 1000, UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
-
-
-def render_report(report: PaperReport) -> str:
-    """The report as text: fills by side, fees by role, PnL and the maximum drawdown.
-
-    Quote amounts are shown to the decimals of the fills' price grid (at least 2), fees and
-    averages to two more; base amounts and prices exactly.
-    """
-    if not report.fills:
-        return "no fills" + (f" for {report.symbol}" if report.symbol else "")
-    base, quote = report.base, report.quote
-    places = max(2, report.price_places)
-    money_step, fine_step = Decimal(1).scaleb(-places), Decimal(1).scaleb(-places - 2)
-
-    def money(value: Decimal, *, sign: bool = False) -> str:
-        return format(value.quantize(money_step), "+f" if sign else "f")
-
-    def fine(value: Decimal | None) -> str:
-        return "-" if value is None else format(value.quantize(fine_step), "f")
-
-    total_amount = report.maker.amount + report.taker.amount
-    lines = [
-        f"{report.symbol}: {report.fills} fills (ledger fills #{report.first_seq} to "
-        f"#{report.last_seq})",
-        "",
-        render_table(
-            ["side", "fills", base, "avg price", quote],
-            [
-                [name, s.fills, plain(s.amount), fine(s.average), money(s.cost)]
-                for name, s in (("buy", report.buys), ("sell", report.sells))
-            ],
-        ),
-        "",
-        render_table(
-            ["role", "fills", base, f"fees {quote}"],
-            [
-                [name, r.fills, plain(r.amount), fine(r.fees)]
-                for name, r in (("maker", report.maker), ("taker", report.taker))
-            ]
-            + [["total", report.fills, plain(total_amount), fine(report.fees)]],
-        ),
-        "",
-    ]
-    position = f"position {plain(report.position)} {base}"
-    if report.average_cost is not None:
-        position += f" at average cost {fine(report.average_cost)}"
-    mark = report.mark
-    unrealised, net = report.unrealised, report.net
-    rows = [["realised", money(report.realised, sign=True), "average cost, before fees"]]
-    if mark is not None and unrealised is not None and net is not None:
-        rows += [
-            ["unrealised", money(unrealised, sign=True), f"{position}, marked to {plain(mark)}"],
-            ["fees", money(-report.fees), ""],
-            ["net", money(net, sign=True), f"marked to the {report.mark_source} {plain(mark)}"],
-        ]
-    lines.append(render_table(["PnL", quote, ""], rows))
-    dd = report.max_drawdown
-    if dd.amount:
-        start = "the start" if dd.peak < 0 else _when(report.equity[dd.peak].timestamp)
-        lines.append(
-            f"max drawdown {money(dd.amount)} {quote}: equity from {money(dd.peak_equity)} "
-            f"({start}) down to {money(dd.trough_equity)} "
-            f"({_when(report.equity[dd.trough].timestamp)})"
-        )
-    else:
-        lines.append(f"max drawdown 0 {quote}: equity never fell below a previous high")
-    return "\n".join(lines)

@@ -33,6 +33,7 @@ from .convert import fill_from_record
 from .engine import plain
 from .exchange import PaperExchange
 from .ledger import MEMORY
+from .render import render_report
 from .report import PaperReport, build_report
 from .session import DEMO_SESSION
 
@@ -307,8 +308,6 @@ class _Strategy:
 
 def summary(report: DemoReport, cfg: DemoConfig) -> str:
     """The end-of-run tables as text; the fills, fees and PnL part is ``paper report``'s."""
-    from .cli import render_report
-
     base = cfg.symbol.split("/")[0]
     zero = Decimal(0)
     statuses = Counter(o.status.value for o in report.orders.values())
