@@ -274,6 +274,35 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
+def _seconds(value: str) -> float:
+    try:
+        number = float(value) if value.isascii() else 0.0
+    except ValueError:
+        number = 0.0
+    if not 0 < number < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {value!r}")
+    return number
+
+
+def _cmd_record(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .paper.record import record_session
+
+    if not args.out.endswith(".jsonl"):
+        raise UsageError(f"--out must name a .jsonl file, got {args.out!r}")
+    done = asyncio.run(
+        record_session(args.exchange, args.symbol, seconds=args.seconds, out=args.out)
+    )
+    extra = f" and {done.snapshot}" if done.snapshot else ""
+    print(
+        f"recorded {done.path}{extra}: {done.frames} frames ({done.books} books, {done.trades} "
+        f"trades); replay it: adapters paper demo --exchange {args.exchange} "
+        f"--session {done.path}"
+    )
+    return EXIT_OK
+
+
 DESCRIPTION = """\
 Typed Bitstamp and BitMart spot adapters over ccxt, from the command line.
 
@@ -373,6 +402,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--paper", action="store_true", help="on the paper-trade account")
     add_json_flag(p)
     p.set_defaults(func=_cmd_cancel)
+
+    p = add_command(
+        sub, "record", "Record a live public session (order book and trades) to replay offline",
+        "Needs the internet, no keys. The file replays with 'adapters paper demo --session "
+        "FILE' or PaperExchange(source=FILE).",
+    )  # fmt: skip
+    _exchange_positional(p)
+    _symbol_positional(p)
+    p.add_argument("--seconds", type=_seconds, default=60.0, help="how long to record")
+    p.add_argument("--out", required=True, help="the session file to write (.jsonl)")
+    p.set_defaults(func=_cmd_record)
 
     try:
         from .paper.cli import add_paper_commands

@@ -15,10 +15,10 @@ from typing import Any, Literal, overload
 from .capabilities import capabilities
 from .credentials import Credentials
 from .exchange import Exchange
+from .paper.clock import Pace, Speed
 from .paper.engine import Number, QueueModel
 from .paper.exchange import PaperExchange
 from .paper.ledger import Ledger
-from .paper.session import Pace
 from .retry import RetryPolicy
 from .streams import StreamPolicy
 
@@ -34,6 +34,7 @@ class PaperOptions:
 
     source: str | os.PathLike[str] | None = None
     replay_pace: Pace = None
+    speed: Speed | None = None
     ledger: Ledger | str | os.PathLike[str] | None = None
     account: str = "default"
     initial_balances: Mapping[str, Number] | None = None
@@ -64,6 +65,7 @@ def open_exchange(  # type: ignore[overload-overlap]  # a paper id is also a str
     client_order_id_prefix: str = ...,
     source: str | os.PathLike[str] | None = ...,
     replay_pace: Pace = ...,
+    speed: Speed | None = ...,
     ledger: Ledger | str | os.PathLike[str] | None = ...,
     account: str = ...,
     initial_balances: Mapping[str, Number] | None = ...,
@@ -87,6 +89,7 @@ def open_exchange(
     client_order_id_prefix: str = ...,
     source: str | os.PathLike[str] | None = ...,
     replay_pace: Pace = ...,
+    speed: Speed | None = ...,
     ledger: Ledger | str | os.PathLike[str] | None = ...,
     account: str = ...,
     initial_balances: Mapping[str, Number] | None = ...,
@@ -125,6 +128,7 @@ def open_exchange(
     client_order_id_prefix: str = ...,
     source: str | os.PathLike[str] | None = ...,
     replay_pace: Pace = ...,
+    speed: Speed | None = ...,
     ledger: Ledger | str | os.PathLike[str] | None = ...,
     account: str = ...,
     initial_balances: Mapping[str, Number] | None = ...,
@@ -147,6 +151,7 @@ def open_exchange(
     client_order_id_prefix: str = "",
     source: str | os.PathLike[str] | None = None,
     replay_pace: Pace = None,
+    speed: Speed | None = None,
     ledger: Ledger | str | os.PathLike[str] | None = None,
     account: str = "default",
     initial_balances: Mapping[str, Number] | None = None,
@@ -168,13 +173,15 @@ def open_exchange(
     ``paper=True`` (or a ``*_paper_trade`` id) returns a
     :class:`~adapters.paper.exchange.PaperExchange`: the same interface with simulated
     orders, needing no keys. Only paper trading takes ``source`` (a recorded session to
-    replay instead of the live public feed) and ``replay_pace``, ``ledger``/``account``,
-    ``initial_balances``, ``maker_fee``/``taker_fee`` and ``queue``; see ``PaperExchange``.
+    replay instead of the live public feed) and ``replay_pace`` or ``speed``,
+    ``ledger``/``account``, ``initial_balances``, ``maker_fee``/``taker_fee`` and ``queue``;
+    see ``PaperExchange``.
     """
     caps = capabilities(exchange_id)
     options = PaperOptions(
         source=source,
         replay_pace=replay_pace,
+        speed=speed,
         ledger=ledger,
         account=account,
         initial_balances=initial_balances,

@@ -50,14 +50,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
 import importlib.util
 import json
 import os
-import socket
 import sys
-import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,18 +62,17 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
-import aiohttp
 import ccxt
 import ccxt.pro
 import vcr
 import yaml
-from aiohttp import WSMsgType, web
 from dotenv import dotenv_values
 
 from adapters import Credentials, capabilities, open_exchange
 from adapters.exchange import Exchange
 from adapters.redact import SIGNATURE, Redactor, is_identity_key, is_sensitive_key
-from adapters.replay import Frame, FrameDir, Recording, compact_json, inflate_raw
+from adapters.replay import compact_json
+from adapters.replay.relay import WsRecorder
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MATCH_ON = ["method", "uri", "body"]
@@ -446,95 +442,6 @@ def check_no_secrets(out: Path, credentials: Mapping[str, Mapping[str, str]]) ->
 WS_STREAMS = ("order_book", "trades", "ticker", "candles", "orders", "my_trades", "balance")
 PRIVATE_STREAMS = frozenset({"orders", "my_trades", "balance"})
 DEFAULT_SYMBOLS = {"bitstamp": "ETH/USD", "bitmart": "ETH/USDT"}
-
-
-class WsRecorder:
-    """A WebSocket relay on 127.0.0.1 that records every frame between a client and the
-    venue. Point the client's WebSocket URL at :attr:`ws_url`; each connection is relayed
-    to ``upstream`` (scheme and host) with the client's own path and query."""
-
-    def __init__(self, upstream: str, scrub: Scrubber) -> None:
-        parts = urlsplit(upstream)
-        self.origin = f"{parts.scheme}://{parts.netloc}"
-        self.scrub = scrub
-        #: (direction, seconds since the first connection, text or bytes)
-        self.raw: list[tuple[FrameDir, float, str | bytes]] = []
-        self.urls: list[str] = []
-        self._t0: float | None = None
-        self._runner: web.AppRunner | None = None
-        self._session: aiohttp.ClientSession | None = None
-        self.ws_url = ""
-
-    async def __aenter__(self) -> WsRecorder:
-        app = web.Application()
-        app.router.add_route("GET", "/{tail:.*}", self._relay)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))  # loopback only: the relay is for this machine's client
-        await web.SockSite(self._runner, sock).start()
-        self.ws_url = f"ws://127.0.0.1:{sock.getsockname()[1]}"
-        self._session = aiohttp.ClientSession()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._session is not None:
-            await self._session.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    def _note(self, direction: FrameDir, data: str | bytes) -> None:
-        now = asyncio.get_running_loop().time()
-        if self._t0 is None:
-            self._t0 = now
-        self.raw.append((direction, round(now - self._t0, 6), data))
-
-    async def _relay(self, request: web.Request) -> web.StreamResponse:
-        assert self._session is not None
-        target = self.origin + request.path_qs
-        self.urls.append(target)
-        upstream = await self._session.ws_connect(target, autoping=True, max_msg_size=0)
-        client = web.WebSocketResponse(autoping=True, max_msg_size=0)
-        await client.prepare(request)
-
-        async def pump(source: Any, sink: Any, direction: FrameDir) -> None:
-            async for msg in source:
-                if msg.type == WSMsgType.TEXT:
-                    self._note(direction, msg.data)
-                    await sink.send_str(msg.data)
-                elif msg.type == WSMsgType.BINARY:
-                    self._note(direction, msg.data)
-                    await sink.send_bytes(msg.data)
-                else:
-                    break
-            await sink.close()
-
-        await asyncio.gather(
-            pump(client, upstream, "sent"), pump(upstream, client, "recv"), return_exceptions=True
-        )
-        return client
-
-    def recording(self, meta: dict[str, Any]) -> Recording:
-        """The frames so far, scrubbed; compressed binary frames stored as their text.
-
-        Scrubbed twice: an identity value (a user id) may first show under its own name
-        in a later frame than one that carries it elsewhere (a channel name)."""
-        texts: list[tuple[FrameDir, float, str | bytes]] = []
-        for direction, t, data in self.raw:
-            if isinstance(data, bytes):
-                with contextlib.suppress(zlib.error, UnicodeDecodeError):
-                    data = inflate_raw(data).decode("utf-8")
-            texts.append((direction, t, data))
-        for _, _, data in texts:
-            if isinstance(data, str):
-                self.scrub(data)
-        frames = [
-            Frame(direction, t, text=self.scrub(data))
-            if isinstance(data, str)
-            else Frame(direction, t, data=self.scrub.binary(data))
-            for direction, t, data in texts
-        ]
-        return Recording(frames=frames, meta=meta)
 
 
 def ws_origin(exchange: str) -> str:

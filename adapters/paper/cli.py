@@ -60,6 +60,20 @@ def _price(value: str) -> Decimal:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _speed(value: str) -> float | str:
+    if value == "max":
+        return value
+    try:
+        number = float(value) if value.isascii() else 0.0
+    except ValueError:
+        number = 0.0
+    if not 0 < number < float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"expected 'max' or a positive number (1 = real time), got {value!r}"
+        )
+    return number
+
+
 def _seq(value: str) -> int:
     if not (value.isascii() and value.isdigit()) or int(value) < 1:
         raise argparse.ArgumentTypeError(f"expected a fill number of 1 or more, got {value!r}")
@@ -85,6 +99,22 @@ def add_paper_commands(subparsers: Any) -> None:
         sub, "demo", "Run the paper-trading demo (offline on a recorded session by default)"
     )
     p.add_argument("--live", action="store_true", help="use the live public feed instead")
+    p.add_argument(
+        "--exchange", type=_paper_id, help="bitstamp (default) or bitmart; needs --session"
+    )
+    p.add_argument("--symbol", help="the market to trade (default: the session's, or ETH/USD)")
+    p.add_argument(
+        "--session",
+        metavar="FILE",
+        help="a recorded session (.jsonl, e.g. from 'adapters record') instead of the demo's",
+    )
+    p.add_argument(
+        "--speed",
+        type=_speed,
+        default="max",
+        help="'max' (default): as fast as the strategy reacts, the same fills every run; "
+        "a number: the recording's own clock that many times faster (1 = real time)",
+    )
     p.add_argument("--ledger", type=Path, help="keep the paper account in this SQLite file")
     p.add_argument("--quiet", action="store_true", help="print the summary only")
     p.set_defaults(func=_cmd_demo)
@@ -154,9 +184,32 @@ def _ledger(args: argparse.Namespace, *, readonly: bool = False) -> Ledger:
 def _cmd_demo(args: argparse.Namespace) -> int:
     import asyncio
 
-    from .demo import run_demo  # deferred: the demo needs ccxt, the ledger commands do not
+    # deferred: the demo needs ccxt, the ledger commands do not
+    from ..venues import get_venue
+    from .demo import DemoConfig, run_demo
+    from .session import RecordedSession, SessionNotFound
 
-    asyncio.run(run_demo(live=args.live, ledger=args.ledger, progress=not args.quiet))
+    if args.exchange is not None and args.session is None and not args.live:
+        raise UsageError("--exchange needs --session FILE (a recorded session of that exchange)")
+    exchange = (args.exchange or "bitstamp_paper_trade").removesuffix("_paper_trade")
+    defaults = DemoConfig()
+    session = args.session if args.session is not None else defaults.session
+    symbol = args.symbol
+    if args.session is not None:
+        try:
+            recorded = RecordedSession(session, get_venue(exchange))
+        except SessionNotFound as exc:
+            raise UsageError(str(exc)) from None
+        symbol = symbol or recorded.symbol
+        if symbol is None:
+            raise UsageError(f"{args.session} does not name its symbol: pass --symbol")
+    if symbol is not None and (symbol.count("/") != 1 or not all(symbol.split("/"))):
+        raise UsageError(f"expected a symbol like ETH/USD, got {symbol!r}")
+    config = DemoConfig(
+        exchange=exchange, symbol=symbol or defaults.symbol, session=session, speed=args.speed
+    )
+    progress = not args.quiet
+    asyncio.run(run_demo(live=args.live, ledger=args.ledger, config=config, progress=progress))
     return 0
 
 

@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from ..console import render_table
 from ..enums import OrderType, Side
@@ -44,16 +44,27 @@ SYMBOL = "ETH/USD"
 
 @dataclass(frozen=True, slots=True)
 class DemoConfig:
-    """What the demo trades and for how long."""
+    """What the demo trades, where, and for how long.
 
+    Sizes are quote values, turned into base amounts at the first mid price and rounded to
+    one significant figure (on ETH/USD at 2087: quotes of 0.1 ETH, a MARKET buy of 0.5 ETH
+    and 2 ETH to start with), so the same strategy suits any symbol.
+    """
+
+    exchange: str = "bitstamp"
     symbol: str = SYMBOL
-    quote_size: Decimal = Decimal("0.1")
-    market_size: Decimal = Decimal("0.5")
+    #: A recorded session: the name of one shipped with the package, or a ``.jsonl`` path.
+    session: str | Path = DEMO_SESSION
+    quote_value: Decimal = Decimal("200")
+    market_value: Decimal = Decimal("1000")
+    #: The account starts with this much quote, and base worth ``base_value``.
+    quote_funds: Decimal = Decimal("10000")
+    base_value: Decimal = Decimal("4000")
     #: The MARKET order goes out after this many book updates.
     market_after: int = 120
-    initial_balances: tuple[tuple[str, str], ...] = (("USD", "10000"), ("ETH", "2"))
-    #: Replay rate of the recorded session, frames per second.
-    pace: float = 250.0
+    #: ``"max"``: the recording on a virtual clock (same fills every run, as fast as the code
+    #: runs); a number: the recording's own clock that many times faster (1 = real time).
+    speed: float | Literal["max"] = "max"
     #: Live runs stop after this many seconds.
     live_seconds: float = 30.0
 
@@ -105,18 +116,22 @@ async def run_demo(
         if progress:
             print(text, file=stream, flush=True)
 
+    quote = cfg.symbol.split("/")[1]
     exchange = PaperExchange(
-        "bitstamp_paper_trade",
-        source=None if live else DEMO_SESSION,
-        replay_pace=None if live else cfg.pace,
+        cfg.exchange,
+        source=None if live else cfg.session,
+        speed=None if live else cfg.speed,
         ledger=MEMORY if ledger is None else ledger,
         account="demo",
-        initial_balances=dict(cfg.initial_balances),
+        initial_balances={quote: cfg.quote_funds},
         config=client_config,
     )
+    where = "live public feed" if live else f"recorded session {Path(cfg.session).stem}"
+    if not live and cfg.speed != "max":
+        where += f" at {cfg.speed:g}x its own clock"
     report = DemoReport(
         exchange=exchange.id,
-        source="live public feed" if live else f"recorded session {DEMO_SESSION}",
+        source=where,
         ledger="in memory (nothing is saved; --ledger PATH keeps it)"
         if ledger is None
         else str(ledger),
@@ -126,7 +141,6 @@ async def run_demo(
     async with exchange as ex:
         say(f"paper demo on {ex.id} {cfg.symbol}: {report.source}; ledger {report.ledger}")
         await ex.watch_market(cfg.symbol)
-        report.start_balances = (await ex.fetch_balance()).assets
         # Fill numbers keep counting across runs in one ledger: this run's start after it.
         before = ex.engine.counters[1]
         strategy = _Strategy(ex, cfg, report, say)
@@ -142,6 +156,7 @@ async def run_demo(
             report.orders[order_id] = await ex.fetch_order(order_id, cfg.symbol)
     report.seconds = time.monotonic() - started
     print(summary(report, cfg), file=stream, flush=True)
+    say(f"ran in {report.seconds:.1f} s")
     return report
 
 
@@ -158,22 +173,50 @@ class _Strategy:
         self.ex, self.cfg, self.report, self.say = ex, cfg, report, say
         self.quotes: dict[Side, Order | None] = {Side.BUY: None, Side.SELL: None}
         self.tick = Decimal("0.01")
+        self.quote_size = self.market_size = Decimal(0)
         self.market_sent = False
         self.next_progress = 0.0
 
-    async def run(self, live: bool) -> None:
+    async def begin(self, mid: Decimal) -> None:
+        """Size the orders at the first mid; fund a new account's base; note the balances."""
         market = await self.ex.market(self.cfg.symbol)
         self.tick = market.price_increment or self.tick
+        step = market.amount_increment
+
+        def amount(value: Decimal) -> Decimal:
+            raw = value / mid
+            one_figure = raw.quantize(Decimal(1).scaleb(raw.adjusted()))
+            if step:
+                one_figure = max(step, (one_figure / step).to_integral_value() * step)
+            return max(one_figure, market.min_amount or Decimal(0)).normalize()
+
+        self.quote_size = amount(self.cfg.quote_value)
+        self.market_size = amount(self.cfg.market_value)
+        base = self.cfg.symbol.split("/")[0]
+        if not any(currency == base for currency, _ in self.ex.ledger.deposits()):
+            await self.ex.deposit(base, amount(self.cfg.base_value))  # a new account
+        self.report.start_balances = (await self.ex.fetch_balance()).assets
+
+    async def run(self, live: bool) -> None:
         deadline = time.monotonic() + self.cfg.live_seconds if live else None
-        async for book in self._books(deadline):
-            self.report.book_updates += 1
+        books = self._books(deadline) if live or self.cfg.speed != "max" else self._every_book()
+        async for book in books:
             mid = book.mid
-            if mid is not None:
-                self.report.last_mid = mid
-                if self.report.first_mid is None:
-                    self.report.first_mid = mid
+            if mid is None:
+                continue
+            if self.report.first_mid is None:
+                self.report.first_mid = mid
+                await self.begin(mid)
+            self.report.book_updates += 1
+            self.report.last_mid = mid
             await self._step(book)
             self._progress(book, deadline)
+
+    async def _every_book(self) -> AsyncIterator[OrderBook]:
+        """Every book, in order: on the virtual clock the recording waits for the strategy,
+        and the stream ends with the recording."""
+        async for book in self.ex.watch_order_book(self.cfg.symbol, depth=5):
+            yield book
 
     async def _books(self, deadline: float | None) -> AsyncIterator[OrderBook]:
         """The newest book each time the strategy is free to act on one.
@@ -221,22 +264,27 @@ class _Strategy:
             await self._quote(side, price)
         if not self.market_sent and self.report.book_updates >= self.cfg.market_after:
             self.market_sent = True
+            # Where the venue takes no MARKET orders (BitMart), a LIMIT at the best ask
+            # takes liquidity the same way, up to that price.
+            market_ok = self.ex.capabilities().supports(OrderType.MARKET)
             request = OrderRequest(
                 symbol=self.cfg.symbol,
                 side=Side.BUY,
-                type=OrderType.MARKET,
-                amount=self.cfg.market_size,
+                type=OrderType.MARKET if market_ok else OrderType.LIMIT,
+                amount=self.market_size,
+                price=None if market_ok else best_ask,
             )
             try:
                 order = await self.ex.create_order(request)
             except InsufficientFunds as exc:
-                self.say(f"  MARKET order not funded: {exc}")
+                self.say(f"  taker buy not funded: {exc}")
                 self.report.unfunded += 1
                 return
             self._seen(order, placed=True)
             self.report.market_order = order
+            amount = plain(order.amount or Decimal(0))
             self.say(
-                f"  MARKET buy {plain(order.amount or Decimal(0))} {self.cfg.symbol}: "
+                f"  {request.type.value} buy {amount} {self.cfg.symbol}: "
                 f"{order.status.value}, average {order.average}, fee {order.fee} "
                 f"{order.fee_currency}"
             )
@@ -259,7 +307,7 @@ class _Strategy:
             symbol=self.cfg.symbol,
             side=side,
             type=OrderType.LIMIT_MAKER,
-            amount=self.cfg.quote_size,
+            amount=self.quote_size,
             price=price,
         )
         try:
@@ -322,9 +370,14 @@ def summary(report: DemoReport, cfg: DemoConfig) -> str:
     )
     market = report.market_order
     if market is not None:
+        how = (
+            "VWAP of the levels it took"
+            if market.type is OrderType.MARKET
+            else f"at most the best ask {market.price}: {report.exchange} takes no MARKET orders"
+        )
         lines.append(
-            f"the MARKET buy of {plain(market.amount or zero)} {base} filled "
-            f"{plain(market.filled or zero)} at {market.average} (VWAP of the levels it took)"
+            f"the {market.type.value if market.type else ''} buy of {plain(market.amount or zero)} "
+            f"{base} filled {plain(market.filled or zero)} at {market.average} ({how})"
         )
     currencies = sorted(set(report.start_balances) | set(report.end_balances))
     empty = Balance(currency="-")
@@ -346,7 +399,5 @@ def summary(report: DemoReport, cfg: DemoConfig) -> str:
                 f"--ledger {report.ledger_path} --account demo --since-seq {paper.first_seq} "
                 f"--mark {plain(paper.mark)})"
             )
-    lines.append(
-        f"{report.book_updates} book updates in {report.seconds:.1f} s; ledger {report.ledger}"
-    )
+    lines.append(f"{report.book_updates} book updates; ledger {report.ledger}")
     return "\n".join(lines)

@@ -139,6 +139,9 @@ def tap_client_class(base: type[Any]) -> type[Any]:
 
     Instances get ``paper_journal`` (the notes), ``paper_recent_trades`` (trades since the
     feed last looked) and ``paper_after_message`` (called after every WebSocket message).
+    For a virtual clock they also count ``paper_handled`` (messages handled) and
+    ``paper_busy`` (REST calls and tasks ccxt spawned, still running), and call
+    ``paper_on_change`` when either moves.
     """
 
     base_handle_message = base.handle_message
@@ -147,12 +150,44 @@ def tap_client_class(base: type[Any]) -> type[Any]:
         paper_journal: Journal
         paper_recent_trades: list[Any]
         paper_after_message: Callable[[], None] | None
+        paper_handled: int
+        paper_busy: int
+        paper_on_change: Callable[[], None] | None
 
         def __init__(self, config: Any = None) -> None:
             self.paper_journal = []
             self.paper_recent_trades = []
             self.paper_after_message = None
+            self.paper_handled = self.paper_busy = 0
+            self.paper_on_change = None
             super().__init__(config or {})
+
+        def _paper_moved(self) -> None:
+            hook = self.paper_on_change
+            if hook is not None:
+                hook()
+
+        def spawn(self, method: Any, *args: Any) -> Any:
+            # Bitstamp's book snapshot is fetched in a spawned task: a virtual clock must
+            # not move on while it runs.
+            self.paper_busy += 1
+
+            async def tracked() -> Any:
+                try:
+                    return await method(*args)
+                finally:
+                    self.paper_busy -= 1
+                    self._paper_moved()
+
+            return super().spawn(tracked)
+
+        async def fetch(self, *args: Any, **kwargs: Any) -> Any:
+            self.paper_busy += 1
+            try:
+                return await super().fetch(*args, **kwargs)
+            finally:
+                self.paper_busy -= 1
+                self._paper_moved()
 
         @property
         def trades(self) -> Any:
@@ -174,6 +209,8 @@ def tap_client_class(base: type[Any]) -> type[Any]:
                 hook = self.paper_after_message
                 if hook is not None:
                     hook()
+                self.paper_handled += 1
+                self._paper_moved()
 
     PaperTap.__name__ = PaperTap.__qualname__ = base.__name__
     return PaperTap

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
@@ -31,12 +31,18 @@ from ..capabilities import capabilities
 from ..errors import AdapterError
 from ..replay import Frame, Recording, ReplayServer, RestHandler, RestResponse
 from ..venues import Venue
+from .clock import Pace, VirtualClock
 
-__all__ = ["DEMO_SESSION", "RecordedSession", "SessionNotFound", "find_session", "shipped_sessions"]
+__all__ = [
+    "DEMO_SESSION",
+    "Pace",
+    "RecordedSession",
+    "SessionNotFound",
+    "find_session",
+    "shipped_sessions",
+]
 #: The recorded session the offline demo runs on.
 DEMO_SESSION = "paper_demo_ethusd_derived"
-
-Pace = float | Literal["recorded"] | None
 
 
 class SessionNotFound(AdapterError, FileNotFoundError):
@@ -91,6 +97,7 @@ class RecordedSession:
             )
         self.name = self.path.stem
         self.server: ReplayServer | None = None
+        self._data_frames: list[Frame] | None = None
         self.rest = self._rest_routes()
 
     def __repr__(self) -> str:
@@ -105,26 +112,50 @@ class RecordedSession:
     @property
     def data_frames(self) -> list[Frame]:
         """The server frames that carry market data, in order."""
-        return self.recording.data_frames()
+        if self._data_frames is None:
+            # Worked out once: a virtual clock asks whether the session is over every frame.
+            self._data_frames = self.recording.data_frames()
+        return self._data_frames
 
-    async def start(self, client: Any, pace: Pace = None) -> ReplayServer:
+    async def start(
+        self,
+        client: Any,
+        pace: Pace = None,
+        *,
+        speed: float = 1.0,
+        clock: VirtualClock | None = None,
+    ) -> ReplayServer:
         """Serve the session on 127.0.0.1 and point ``client`` at it (idempotent).
 
-        When a ``markets.spot.json`` (ccxt's own unified markets) lies beside the session, or
-        beside the shipped ones, the client is given those markets: the REST markets answer
-        may not list the session's symbol (BitMart's lists BTC/USDT only, its recorded book
-        is ETH/USDT).
+        ``speed`` scales the recording's clock (``pace="recorded"``); ``clock`` makes the
+        server wait for its turn before each data frame (a virtual clock, bound to
+        ``client``).
+
+        The client is given the markets the recording's header carries (``adapters record``
+        writes them), or else those of a ``markets.spot.json`` (ccxt's own unified markets)
+        beside the session or beside the shipped ones: the REST markets answer may not list
+        the session's symbol (BitMart's lists BTC/USDT only, its recorded book is ETH/USDT).
         """
         if self.server is None:
+            recorded = self.recording.meta.get("markets")
             markets_file = self.path.parent / "markets.spot.json"
             if not markets_file.is_file():
                 markets_file = shipped_sessions(self.exchange_id) / "markets.spot.json"
-            if markets_file.is_file():
+            if isinstance(recorded, dict):
+                client.set_markets(list(recorded.values()))
+            elif markets_file.is_file():
                 markets = json.loads(markets_file.read_text(encoding="utf-8"))
                 client.set_markets(list(markets.values()))
             server = ReplayServer(
-                self.recording, rest=self.rest, pace=pace, resume=self.venue.replay_resume()
+                self.recording,
+                rest=self.rest,
+                pace=pace,
+                speed=speed,
+                resume=self.venue.replay_resume(),
             )
+            if clock is not None:
+                clock.bind(client, lambda: server.frames_out, lambda: self.finished)
+                server.gate = clock.turn
             await server.start()
             self.server = server
             self.venue.point_at(client, server.http_url, server.ws_url)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -149,7 +150,9 @@ class ReplayServer:
     :meth:`delivered_data` lists each data frame once.
 
     ``pace`` is an offered rate in data frames per second, ``"recorded"`` to follow the ``t``
-    values, or ``None`` to send as fast as possible.
+    values (``speed`` times faster), or ``None`` to send as fast as possible. ``gate``, when
+    set, is awaited before each data frame: a consumer in the same event loop uses it to take
+    the frames in lockstep (see :class:`adapters.paper.clock.VirtualClock`).
     ``compress`` sends text frames as raw-DEFLATE binary frames like BitMart's compress hosts.
     ``rest`` maps ``"METHOD /path"`` or ``"METHOD /path?query"`` to a :class:`RestResponse` or a
     :data:`RestHandler`. ``auto_reply`` maps client-frame match keys to a reply text sent at any
@@ -163,11 +166,15 @@ class ReplayServer:
         rest: Mapping[str, RestResponse | RestHandler] | None = None,
         compress: bool = False,
         pace: float | Literal["recorded"] | None = None,
+        speed: float = 1.0,
+        gate: Callable[[], Awaitable[None]] | None = None,
         resume: ResumeHook | None = None,
         auto_reply: Mapping[str, str] | None = None,
     ) -> None:
         if isinstance(pace, float | int) and pace <= 0:
             raise ValueError("pace must be a positive rate in frames per second")
+        if not (math.isfinite(speed) and speed > 0):
+            raise ValueError(f"speed must be a positive factor of the recorded clock, got {speed}")
         if recording is None:
             recordings: dict[str, Recording] = {}
         elif isinstance(recording, Recording):
@@ -180,6 +187,10 @@ class ReplayServer:
         self._rest: dict[str, RestResponse | RestHandler] = dict(rest or {})
         self.compress = compress
         self.pace = pace
+        self.speed = speed
+        self.gate = gate
+        #: Frames written to clients so far (data, replies and resume frames).
+        self.frames_out = 0
         self.auto_reply: dict[str, str] = dict(auto_reply or {})
         # Loopback only, by design: nothing here may be reachable from outside the machine.
         self.host = "127.0.0.1"
@@ -428,13 +439,15 @@ class ReplayServer:
                     # Pacing applies to data frames; replies answer at once like a live venue.
                     if self.pace == "recorded":
                         if prev_t is not None and frame.t > prev_t:
-                            await asyncio.sleep(frame.t - prev_t)
+                            await asyncio.sleep((frame.t - prev_t) / self.speed)
                         prev_t = frame.t
                     elif self.pace is not None:
                         paced += 1
                         delay = pace_start + paced / float(self.pace) - time.monotonic()
                         if delay > 0:
                             await asyncio.sleep(delay)
+                    if self.gate is not None:
+                        await self.gate()
                 await self._gate()
                 if conn.closed:
                     raise _ConnectionClosed
@@ -463,12 +476,14 @@ class ReplayServer:
 
     async def _send_frame(self, conn: _Connection, frame: Frame) -> None:
         if frame.data is not None:
+            self.frames_out += 1
             await conn.ws.send_bytes(frame.data)
         else:
             assert frame.text is not None
             await self._send_text(conn, frame.text)
 
     async def _send_text(self, conn: _Connection, text: str) -> None:
+        self.frames_out += 1
         if self.compress:
             await conn.ws.send_bytes(deflate_raw(text.encode("utf-8")))
         else:
