@@ -25,6 +25,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, Literal, TypeVar
 
+from ..errors import InvalidInput
+
 __all__ = ["SessionOver", "Speed", "VirtualClock", "pace_for_speed"]
 
 T = TypeVar("T")
@@ -44,14 +46,14 @@ def pace_for_speed(
     if speed is None:
         return replay_pace, 1.0, None
     if not recorded:
-        raise ValueError("speed is for a recorded session: pass source= as well")
+        raise InvalidInput("speed is for a recorded session: pass source= as well")
     if replay_pace is not None:
-        raise ValueError("pass speed or replay_pace, not both")
+        raise InvalidInput("pass speed or replay_pace, not both")
     if speed == "max":
         return None, 1.0, VirtualClock()
     if isinstance(speed, int | float) and not isinstance(speed, bool) and 0 < speed < math.inf:
         return "recorded", float(speed), None
-    raise ValueError(
+    raise InvalidInput(
         f"speed must be 'max' or a positive factor of the recording's clock, got {speed!r}"
     )
 
@@ -64,8 +66,8 @@ class VirtualClock:
     """Lockstep between a replay server and the paper client reading it (one event loop)."""
 
     #: Event-loop turns with nothing moving before the clock moves on. Waking a reader takes a
-    #: few turns (future callbacks, task steps); this leaves a wide margin and costs
-    #: microseconds per frame.
+    #: few turns (future callbacks, task steps): the demo gives the same fills from 2 up, and
+    #: differs at 0 and 1. 8 leaves a margin and costs microseconds per frame.
     SETTLE = 8
 
     def __init__(self) -> None:

@@ -198,6 +198,11 @@ class Engine:
             if (not open_only or not o.status.is_final) and (symbol is None or o.symbol == symbol)
         ]
 
+    @property
+    def order_count(self) -> int:
+        """Orders held in memory (open and recently closed), without building their states."""
+        return len(self._orders)
+
     def forget_closed_orders(self) -> int:
         """Drop final orders from memory (the ledger keeps them); returns how many."""
         closed = [oid for oid, o in self._orders.items() if o.status.is_final]

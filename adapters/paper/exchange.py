@@ -776,7 +776,7 @@ class PaperExchange:
             snapshot = balances_from_states(self._engine.balances().values())
             for balances in self._balance_watchers:
                 balances.put_nowait(snapshot)
-        if result.fills and len(self._engine.orders()) > 2 * _KEEP_CLOSED:
+        if result.fills and self._engine.order_count > 2 * _KEEP_CLOSED:
             self._engine.forget_closed_orders()
 
 
