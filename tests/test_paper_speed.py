@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,13 @@ async def test_a_recorded_session_replays_in_the_demo(tmp_path: Path) -> None:
     twice, _ = await demo(DemoConfig(session=done.path))
     assert f"recorded session {done.path.stem}" in text
     assert len(once.fills) > 10 and essentials(once.fills) == essentials(twice.fills)
+
+
+@pytest.mark.slow
+async def test_a_real_time_speed_follows_the_recordings_clock() -> None:
+    # 50x the recording's own clock: the strategy reacts to a moving market, as live, so only
+    # what does not depend on timing is checked.
+    report, text = await demo(DemoConfig(speed=50))
+    assert "recorded session paper_demo_ethusd_derived at 50x its own clock" in text
+    assert report.paper is not None and report.paper.fills > 10
+    assert report.market_order is not None and report.market_order.filled == D("0.5")
