@@ -84,7 +84,8 @@ def add_paper_commands(subparsers: Any) -> None:
     """Add ``paper demo|fund|reset|balances|fills|report`` to an argparse sub-parsers object."""
     paper = add_command(
         subparsers, "paper", "Paper trading: the demo, and the paper account's funds and fills",
-        "The ledger commands (fund, reset, balances, fills, report) work on the ledger file, offline.",
+        "The ledger commands (fund, reset, balances, fills, report) work on the ledger file, "
+        "offline.",
     )  # fmt: skip
     sub = paper.add_subparsers(
         dest="paper_command", required=True, parser_class=type(paper), metavar="COMMAND"
@@ -112,7 +113,7 @@ def add_paper_commands(subparsers: Any) -> None:
         "--speed",
         type=_speed,
         default="max",
-        help="'max' (default): as fast as the strategy reacts, the same fills every run; "
+        help="'max': as fast as the strategy reacts, the same fills every run; "
         "a number: the recording's own clock that many times faster (1 = real time)",
     )
     p.add_argument("--ledger", type=Path, help="keep the paper account in this SQLite file")
@@ -309,8 +310,6 @@ def _cmd_fills(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    import json
-
     from .render import render_report
     from .report import build_report
 
@@ -331,7 +330,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise UsageError(f"cannot write {args.plot}: {exc.strerror or exc}") from None
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2))
+        print(json_text(report.to_dict()))
     else:
         print(render_report(report))
         if args.plot is not None:

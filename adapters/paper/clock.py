@@ -21,13 +21,22 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from ..errors import InvalidInput
 
-__all__ = ["SessionOver", "Speed", "VirtualClock", "pace_for_speed"]
+__all__ = [
+    "Replay",
+    "SessionOver",
+    "Speed",
+    "VirtualClock",
+    "pace_for_speed",
+    "read_queue",
+    "read_stream",
+]
 
 T = TypeVar("T")
 #: ``"max"`` (the virtual clock) or a factor of the recording's own clock.
@@ -35,24 +44,30 @@ Speed = float | Literal["max"]
 Pace = float | Literal["recorded"] | None
 
 
-def pace_for_speed(
-    speed: Speed | None, replay_pace: Pace, *, recorded: bool
-) -> tuple[Pace, float, VirtualClock | None]:
-    """The replay server's ``(pace, speed factor)`` and the clock, if any, for ``speed``.
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """How a recorded session is served: the server's ``pace`` and ``speed`` factor, and the
+    virtual clock when there is one."""
 
-    ``None`` keeps ``replay_pace``; ``"max"`` is the virtual clock (frames unpaced, taken in
-    lockstep); a number is the recording's clock that many times faster.
-    """
+    pace: Pace = None
+    speed: float = 1.0
+    clock: VirtualClock | None = None
+
+
+def pace_for_speed(speed: Speed | None, replay_pace: Pace, *, recorded: bool) -> Replay:
+    """The :class:`Replay` for ``speed``: ``None`` keeps ``replay_pace``; ``"max"`` is the
+    virtual clock (frames unpaced, taken in lockstep); a number is the recording's clock that
+    many times faster."""
     if speed is None:
-        return replay_pace, 1.0, None
+        return Replay(replay_pace)
     if not recorded:
         raise InvalidInput("speed is for a recorded session: pass source= as well")
     if replay_pace is not None:
         raise InvalidInput("pass speed or replay_pace, not both")
     if speed == "max":
-        return None, 1.0, VirtualClock()
+        return Replay(None, 1.0, VirtualClock())
     if isinstance(speed, int | float) and not isinstance(speed, bool) and 0 < speed < math.inf:
-        return "recorded", float(speed), None
+        return Replay("recorded", float(speed))
     raise InvalidInput(
         f"speed must be 'max' or a positive factor of the recording's clock, got {speed!r}"
     )
@@ -120,6 +135,14 @@ class VirtualClock:
         self._moved.clear()
         await self._moved.wait()
 
+    async def next_change(self) -> bool:
+        """Wait, as a reader, until something moves; False when the recording is over."""
+        if self.over:
+            return False
+        with self.reading():
+            await self.changed()
+        return True
+
     async def _settled(self) -> bool:
         moves = self._moves
         for _ in range(self.SETTLE):
@@ -157,3 +180,27 @@ class VirtualClock:
             if item.cancelled():
                 raise SessionOver
             return item.result()
+
+
+async def read_stream(stream: AsyncIterator[T], clock: VirtualClock | None) -> AsyncIterator[T]:
+    """``stream``'s items; on ``clock`` each wait is a reader's and the stream ends with the
+    recording. ``stream`` is closed when this ends."""
+    try:
+        while True:
+            try:
+                yield await (stream.__anext__() if clock is None else clock.read(anext(stream)))
+            except (StopAsyncIteration, SessionOver):
+                return
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+async def read_queue(queue: asyncio.Queue[T], clock: VirtualClock | None) -> AsyncIterator[T]:
+    """``queue``'s items as they come; on ``clock`` the stream ends with the recording."""
+    while True:
+        try:
+            yield await (queue.get() if clock is None else clock.read(queue.get()))
+        except SessionOver:
+            return

@@ -20,7 +20,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
@@ -54,7 +54,7 @@ from ..protocol import Params
 from ..retry import RetryPolicy
 from ..streams import StreamPolicy
 from ..venues import Venue, get_venue
-from .clock import Pace, SessionOver, Speed, pace_for_speed
+from .clock import Pace, Speed, pace_for_speed, read_queue, read_stream
 from .convert import balance_from_state, balances_from_states, fill_from_record, order_from_state
 from .convert import window as in_window
 from .engine import (
@@ -100,11 +100,8 @@ class PaperExchange:
         its offered rate in frames per second (``"recorded"`` follows the recording's
         clock, ``None`` sends as fast as the client reads).
     ``speed``
-        for a recorded session, instead of ``replay_pace``: ``"max"`` runs it on a virtual
-        clock (see :mod:`adapters.paper.clock`: the recording moves only while the strategy
-        waits on a stream, so the same session and strategy give the same fills on every
-        run, and the streams end with the recording); a number runs the recording's own
-        clock that many times faster (``1`` is real time).
+        instead of ``replay_pace``: ``"max"``, the virtual clock of :mod:`adapters.paper.clock`
+        (the same fills every run); a number, the recording's clock that much faster.
     ``ledger``
         a :class:`Ledger`, a file path, or ``":memory:"``; by default one file per exchange
         and ``account`` under the user's state directory.
@@ -167,9 +164,8 @@ class PaperExchange:
         self._feed = EngineFeed(self._client, self._engine, self._commit)
         self._client.paper_after_message = self._feed.after_message
         self._session = None if source is None else RecordedSession(os.fspath(source), self._venue)
-        self._pace, self._speed, self._clock = pace_for_speed(
-            speed, options.replay_pace, recorded=source is not None
-        )
+        self._replay = pace_for_speed(speed, options.replay_pace, recorded=source is not None)
+        self._clock = self._replay.clock
         if isinstance(ledger, Ledger):
             self._ledger, self._owns_ledger = ledger, False
         elif ledger is None:
@@ -285,9 +281,7 @@ class PaperExchange:
             if self._started:
                 return
             if self._session is not None:
-                await self._session.start(
-                    self._client, self._pace, speed=self._speed, clock=self._clock
-                )
+                await self._session.start(self._client, self._replay)
             markets = await self._market_data.load_markets()
             for market in markets.values():
                 self._engine.add_market(self._spec(market))
@@ -426,14 +420,8 @@ class PaperExchange:
                 )
             if self._clock is None:
                 await asyncio.sleep(0.005)
-                continue
-            if self._clock.over:
-                raise ExchangeUnavailable(
-                    f"{self.id}: the recorded session ended without an order book for {symbol}"
-                )
-            # Checked after every frame, so the strategy starts at the same frame every run.
-            with self._clock.reading():
-                await self._clock.changed()
+            elif not await self._clock.next_change():  # checked after every frame
+                raise ExchangeUnavailable(f"{self.id}: the session ended before a {symbol} book")
 
     async def _follow(self, symbol: str, what: str) -> None:
         """Keep one subscription alive; the data itself reaches the engine through the taps."""
@@ -655,33 +643,15 @@ class PaperExchange:
         """The live stream of :meth:`Exchange.watch_order_book`; the market also feeds the
         paper engine (and, for a recorded session, both channels start together)."""
         await self.watch_market(symbol)
-        async for book in self._paced(
-            self._market_data.watch_order_book(symbol, limit, depth=depth)
-        ):
+        books = self._market_data.watch_order_book(symbol, limit, depth=depth)
+        async for book in read_stream(books, self._clock):
             yield book
 
     async def watch_trades(self, symbol: str) -> AsyncIterator[Trade]:
         """The live stream of :meth:`Exchange.watch_trades`; the market also feeds the engine."""
         await self.watch_market(symbol)
-        async for trade in self._paced(self._market_data.watch_trades(symbol)):
+        async for trade in read_stream(self._market_data.watch_trades(symbol), self._clock):
             yield trade
-
-    async def _paced(self, stream: AsyncIterator[T]) -> AsyncIterator[T]:
-        """``stream``'s items; on a virtual clock each wait is a reader's, and the stream
-        ends with the recording."""
-        try:
-            while True:
-                try:
-                    yield await self._next(anext(stream))
-                except (StopAsyncIteration, SessionOver):
-                    return
-        finally:
-            await _aclose(stream)
-
-    async def _next(self, item: Awaitable[T]) -> T:
-        if self._clock is None:
-            return await item
-        return await self._clock.read(item)
 
     def watch_ticker(self, symbol: str) -> AsyncIterator[Ticker]:
         """The live stream of :meth:`Exchange.watch_ticker` (market data only)."""
@@ -699,7 +669,7 @@ class PaperExchange:
         # market-data source is ready (a recorded session points the client at its server).
         try:
             await self._ready()
-            async for item in self._paced(stream):
+            async for item in read_stream(stream, self._clock):
                 yield item
         finally:
             await _aclose(stream)
@@ -709,11 +679,8 @@ class PaperExchange:
         queue: asyncio.Queue[Balances] = asyncio.Queue()
         self._balance_watchers.append(queue)
         try:
-            while True:
-                try:
-                    yield await self._next(queue.get())
-                except SessionOver:
-                    return
+            async for item in read_queue(queue, self._clock):
+                yield item
         finally:
             self._balance_watchers.remove(queue)
 
@@ -723,11 +690,8 @@ class PaperExchange:
         entry = (symbol, queue)
         self._order_watchers.append(entry)
         try:
-            while True:
-                try:
-                    yield await self._next(queue.get())
-                except SessionOver:
-                    return
+            async for item in read_queue(queue, self._clock):
+                yield item
         finally:
             self._order_watchers.remove(entry)
 
@@ -737,11 +701,8 @@ class PaperExchange:
         entry = (symbol, queue)
         self._fill_watchers.append(entry)
         try:
-            while True:
-                try:
-                    yield await self._next(queue.get())
-                except SessionOver:
-                    return
+            async for item in read_queue(queue, self._clock):
+                yield item
         finally:
             self._fill_watchers.remove(entry)
 

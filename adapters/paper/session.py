@@ -31,7 +31,7 @@ from ..capabilities import capabilities
 from ..errors import AdapterError
 from ..replay import Frame, Recording, ReplayServer, RestHandler, RestResponse
 from ..venues import Venue
-from .clock import Pace, VirtualClock
+from .clock import Pace, Replay
 
 __all__ = [
     "DEMO_SESSION",
@@ -117,19 +117,11 @@ class RecordedSession:
             self._data_frames = self.recording.data_frames()
         return self._data_frames
 
-    async def start(
-        self,
-        client: Any,
-        pace: Pace = None,
-        *,
-        speed: float = 1.0,
-        clock: VirtualClock | None = None,
-    ) -> ReplayServer:
+    async def start(self, client: Any, replay: Replay | None = None) -> ReplayServer:
         """Serve the session on 127.0.0.1 and point ``client`` at it (idempotent).
 
-        ``speed`` scales the recording's clock (``pace="recorded"``); ``clock`` makes the
-        server wait for its turn before each data frame (a virtual clock, bound to
-        ``client``).
+        ``replay`` is the pace (unpaced by default) and, for a virtual clock, the clock: the
+        server then waits for its turn before each data frame.
 
         The client is given the markets the recording's header carries (``adapters record``
         writes them), or else those of a ``markets.spot.json`` (ccxt's own unified markets)
@@ -146,13 +138,15 @@ class RecordedSession:
             elif markets_file.is_file():
                 markets = json.loads(markets_file.read_text(encoding="utf-8"))
                 client.set_markets(list(markets.values()))
+            replay = replay or Replay()
             server = ReplayServer(
                 self.recording,
                 rest=self.rest,
-                pace=pace,
-                speed=speed,
+                pace=replay.pace,
+                speed=replay.speed,
                 resume=self.venue.replay_resume(),
             )
+            clock = replay.clock
             if clock is not None:
                 clock.bind(client, lambda: server.frames_out, lambda: self.finished)
                 server.gate = clock.turn
