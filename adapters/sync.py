@@ -71,10 +71,10 @@ if TYPE_CHECKING:
         Trade,
         TradingFee,
     )
+    from .paper.clock import Pace, Speed
     from .paper.engine import Number, QueueModel
     from .paper.exchange import PaperExchange
     from .paper.ledger import Ledger
-    from .paper.session import Pace
     from .protocol import ExchangeAPI, Params
     from .retry import RetryPolicy
     from .streams import StreamPolicy
@@ -613,6 +613,7 @@ class PaperOptions(LiveOptions, total=False):
 
     source: str | os.PathLike[str] | None
     replay_pace: Pace
+    speed: Speed | None
     ledger: Ledger | str | os.PathLike[str] | None
     account: str
     initial_balances: Mapping[str, Number] | None

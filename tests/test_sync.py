@@ -278,8 +278,8 @@ def test_the_facade_takes_exactly_the_options_of_open_exchange() -> None:
     params = set(inspect.signature(open_async).parameters) - {"exchange_id", "paper"}
     assert set(PaperOptions.__annotations__) | set(LiveOptions.__annotations__) == params
     assert set(LiveOptions.__annotations__) == params - {
-        "source", "replay_pace", "ledger", "account", "initial_balances", "maker_fee",
-        "taker_fee", "queue",
+        "source", "replay_pace", "speed", "ledger", "account", "initial_balances",
+        "maker_fee", "taker_fee", "queue",
     }  # fmt: skip
 
 
