@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit
 
 from ..capabilities import Stream, capabilities
 from ..credentials import Credentials
+from ..errors import InvalidInput
 from ..exchange import Exchange
 from ..replay.relay import WsRecorder
 
@@ -52,11 +54,11 @@ async def record_session(
     venue's WebSocket origin and REST base (to rehearse against a local replay server).
     """
     if not seconds > 0:
-        raise ValueError(f"seconds must be above 0, got {seconds}")
+        raise InvalidInput(f"seconds must be above 0, got {seconds}")
     live_id = capabilities(exchange_id).exchange_id
     target = Path(out)
     if target.suffix != ".jsonl":
-        raise ValueError(f"the session file must end in .jsonl, got {target.name!r}")
+        raise InvalidInput(f"the session file must end in .jsonl, got {target.name!r}")
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     ex = Exchange(live_id, credentials=Credentials())  # public data: never any keys
     snapshots: list[tuple[str, Any]] = []
@@ -100,7 +102,9 @@ async def record_session(
             }
             snapshot = None
             if snapshots:
-                path, response = snapshots[-1]
+                # The first: the one the book started from (a later one would follow a
+                # reconnect, and the replay rebuilds that from the first and the deltas).
+                path, response = snapshots[0]
                 snapshot = target.with_name(f"{target.stem}.order_book.json")
                 meta["rest_snapshot"] = snapshot.name
                 doc = {
@@ -120,15 +124,25 @@ async def record_session(
 
 
 def _keep_book_snapshots(client: Any, into: list[tuple[str, Any]]) -> None:
-    """Note every REST order-book answer the client gets (Bitstamp's book stream starts from
-    one): the replay serves it back, so the recorded deltas apply to the same book."""
-    fetch = client.fetch
+    """Note the venue's REST answers to every order-book fetch the client makes (Bitstamp's
+    book stream starts from one): the replay serves the snapshot back, so the recorded deltas
+    apply to the same book. Which answers are a book's is ccxt's to say (whatever
+    ``fetch_order_book`` fetched), not a URL pattern."""
+    fetch, fetch_order_book = client.fetch, client.fetch_order_book
+    in_book_fetch: contextvars.ContextVar[bool] = contextvars.ContextVar("book", default=False)
+
+    async def book(*args: Any, **kwargs: Any) -> Any:
+        token = in_book_fetch.set(True)
+        try:
+            return await fetch_order_book(*args, **kwargs)
+        finally:
+            in_book_fetch.reset(token)
 
     async def noting(url: str, method: str = "GET", headers: Any = None, body: Any = None) -> Any:
         answer = await fetch(url, method, headers, body)
-        path = urlsplit(url).path
-        if "order_book" in path and isinstance(answer, dict):
-            into.append((path, answer))
+        if in_book_fetch.get() and isinstance(answer, dict):
+            into.append((urlsplit(url).path, answer))
         return answer
 
+    client.fetch_order_book = book
     client.fetch = noting
