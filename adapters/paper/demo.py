@@ -1,8 +1,9 @@
 """The paper-trading demo: a small market-making run on ``bitstamp_paper_trade``.
 
 ``python -m adapters paper demo`` (or ``scripts/paper_demo.py``) runs it offline on the
-recorded Bitstamp session shipped with the package (no network, no keys, a few seconds);
-``--live`` runs the same strategy on the live public feed.
+recorded Bitstamp session shipped with the package (no network, no keys, about a second, on
+the virtual clock of :mod:`adapters.paper.clock`: the same summary every run), or on any
+recorded session (``--session``); ``--live`` runs the same strategy on the live public feed.
 
 The strategy quotes one LIMIT_MAKER on each side of ETH/USD: it joins the best bid and ask,
 or steps one tick inside when the spread is wider than a tick, and re-prices (cancel, then
