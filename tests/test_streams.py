@@ -6,6 +6,7 @@ strings), never from what the adapter produced.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Callable
 from contextlib import aclosing
@@ -120,6 +121,59 @@ async def test_bitmart_order_book_derived_session_with_depth(
     assert books[-1].asks == float_levels(expected["asks"][:3])
     assert all(len(b.bids) <= 3 and len(b.asks) <= 3 for b in books)
     assert srv.received_json() == [{"op": "subscribe", "args": ["spot/depth/increase100:ETH_USDT"]}]
+
+
+async def test_a_busy_caller_gets_the_latest_book_without_waiting_for_a_frame(
+    make_exchange: Make,
+) -> None:
+    # ccxt wakes only callers already waiting: frames that land while the caller is busy
+    # wake nobody. The stream hands out the book they built at once, and once only.
+    rec = recording("bitmart", "depth_increase100_derived")
+    quiet_after = 12  # server frames: the ack, the snapshot, then ten updates
+    async with FaultyReplayServer(rec, silent_after=quiet_after) as srv:
+        ex = point(make_exchange("bitmart"), srv)
+        stream = ex.watch_order_book("ETH/USDT")
+        try:
+            await asyncio.wait_for(anext(stream), WAIT)  # then busy while the rest lands
+            await until(lambda: srv.silent)
+            sent = srv.delivered_data()
+            last_ms = sent[-1].json()["data"][0]["ms_t"]
+            await until(lambda: ex.client.orderbooks["ETH/USDT"]["timestamp"] == last_ms)
+            book = await asyncio.wait_for(anext(stream), WAIT)  # the server stays silent
+            again = asyncio.ensure_future(anext(stream))
+            await asyncio.sleep(0.05)
+            assert not again.done(), "the same book was handed out twice"
+            again.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await again
+        finally:
+            await stream.aclose()  # type: ignore[attr-defined]
+    expected = bitmart_books(sent)["ETH_USDT"]
+    assert book.timestamp == last_ms
+    assert book.bids == float_levels(expected["bids"])
+    assert book.asks == float_levels(expected["asks"])
+
+
+async def test_a_second_book_stream_starts_with_the_current_book(make_exchange: Make) -> None:
+    rec = recording("bitmart", "depth_increase100_derived")
+    async with FaultyReplayServer(rec, silent_after=5) as srv:
+        ex = point(make_exchange("bitmart"), srv)
+        first = ex.watch_order_book("ETH/USDT")
+        second = ex.watch_order_book("ETH/USDT", depth=2)
+        try:
+            await asyncio.wait_for(anext(first), WAIT)
+            await until(lambda: srv.silent)
+            sent = srv.delivered_data()
+            last_ms = sent[-1].json()["data"][0]["ms_t"]
+            await until(lambda: ex.client.orderbooks["ETH/USDT"]["timestamp"] == last_ms)
+            book = await asyncio.wait_for(anext(second), WAIT)
+        finally:
+            await second.aclose()  # type: ignore[attr-defined]
+            await first.aclose()  # type: ignore[attr-defined]
+    expected = bitmart_books(sent)["ETH_USDT"]
+    assert book.timestamp == last_ms
+    assert book.bids == float_levels(expected["bids"][:2])
+    assert book.asks == float_levels(expected["asks"][:2])
 
 
 async def test_order_book_rejects_bad_depth_and_unknown_symbol(make_exchange: Make) -> None:

@@ -9,7 +9,9 @@ Use them through :class:`~adapters.exchange.Exchange`::
 What a stream adds to ccxt.pro:
 
 * **Typed values.** Books are :class:`OrderBook` copies (float levels, Decimal accessors),
-  taken when the book changed, so later changes never alter a book already handed out.
+  so later changes never alter a book already handed out. A copy is taken when the caller
+  asks for the next book, not per frame: a caller that was busy while frames came gets the
+  latest book at once (each state once), without waiting for another frame.
   Trades, tickers, candles, orders, fills and balances are the Decimal models of the REST
   calls, built by the same converters. Trades, orders and fills come one item at a time,
   each once (an order again whenever it changes).

@@ -9,7 +9,7 @@ import logging
 import random
 import time
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, NoReturn, TypeVar
 
@@ -135,7 +135,8 @@ class Feed(Generic[T]):
 
     # -- what subclasses provide ----------------------------------------------------------
 
-    async def _watch(self) -> Any:
+    def _watch(self) -> Awaitable[Any]:
+        """The ccxt ``watch_*`` call (its awaitable: no coroutine of our own in between)."""
         raise NotImplementedError
 
     def _collect(self, raw: Any) -> list[T]:

@@ -48,21 +48,46 @@ _BACKFILLED = object()
 
 
 class BookFeed(Feed[OrderBook]):
+    """Books are copied when the caller asks for the next one, never per frame: a caller
+    that was busy while several frames came gets the latest book at once, without waiting
+    for another frame (ccxt wakes only callers already waiting), and the frames in between
+    cost nothing here."""
+
     stream = Stream.ORDER_BOOK
 
-    async def _watch(self) -> Any:
-        return await self.client.watch_order_book(self.symbol)
+    def __init__(self, ex: StreamHost, symbol: str | None, **kw: Any) -> None:
+        super().__init__(ex, symbol, **kw)
+        #: ``(nonce, timestamp)`` of the last book handed out: a ccxt book changes both (or
+        #: one) with every update it applies.
+        self._shown: tuple[Any, Any] = (None, None)
+
+    def _watch(self) -> Any:  # ccxt's awaitable
+        return self.client.watch_order_book(self.symbol)
+
+    def _live(self) -> Any:
+        books = self.client.orderbooks
+        return books.get(self.symbol) if books else None
+
+    def _pending(self) -> bool:
+        book = self._live()
+        if book is None:
+            return False
+        mark = (book.get("nonce"), book.get("timestamp"))
+        # (None, None): no book yet (a Bitstamp book waiting for its REST snapshot).
+        return mark != self._shown and mark != (None, None)
 
     def _collect(self, raw: Any) -> list[OrderBook]:
         # A copy: ccxt keeps changing the book it returned.
-        return [OrderBook.from_ccxt_live(raw, self.depth)]
+        book = OrderBook.from_ccxt_live(raw if raw is not None else self._live(), self.depth)
+        self._shown = (book.nonce, book.timestamp)
+        return [book]
 
 
 class TickerFeed(Feed[Ticker]):
     stream = Stream.TICKER
 
-    async def _watch(self) -> Any:
-        return await self.client.watch_ticker(self.symbol)
+    def _watch(self) -> Any:  # ccxt's awaitable
+        return self.client.watch_ticker(self.symbol)
 
     def _collect(self, raw: Any) -> list[Ticker]:
 
@@ -72,8 +97,8 @@ class TickerFeed(Feed[Ticker]):
 class BalanceFeed(Feed[Balances]):
     stream = Stream.BALANCE
 
-    async def _watch(self) -> Any:
-        return await self.client.watch_balance()
+    def _watch(self) -> Any:  # ccxt's awaitable
+        return self.client.watch_balance()
 
     def _collect(self, raw: Any) -> list[Balances]:
 
@@ -102,8 +127,8 @@ class TradeFeed(Feed[Trade]):
         self._last_keys: set[Any] = set()
         self._recent: dict[str, None] = {}
 
-    async def _watch(self) -> Any:
-        return await self.client.watch_trades(self.symbol)
+    def _watch(self) -> Any:  # ccxt's awaitable
+        return self.client.watch_trades(self.symbol)
 
     def _cache(self) -> Any:
         trades = getattr(self.client, "trades", None)
@@ -273,8 +298,8 @@ class OrderFeed(Feed[Order]):
         # BitMart: one subscription for all markets (filtered here), shared with the fills.
         return self.symbol if self.ex.venue.private_streams_per_market else None
 
-    async def _watch(self) -> Any:
-        return await self.client.watch_orders(self._ccxt_symbol())
+    def _watch(self) -> Any:  # ccxt's awaitable
+        return self.client.watch_orders(self._ccxt_symbol())
 
     def _prime(self) -> None:
         self._changes.prime(getattr(self.client, "orders", None))
@@ -352,9 +377,9 @@ class FillFeed(Feed[Fill]):
         self._changes = _Changes(once=True)
         self._last_ts: int | None = None
 
-    async def _watch(self) -> Any:
+    def _watch(self) -> Any:  # ccxt's awaitable
         per_market = self.ex.venue.private_streams_per_market
-        return await self.client.watch_my_trades(self.symbol if per_market else None)
+        return self.client.watch_my_trades(self.symbol if per_market else None)
 
     def _prime(self) -> None:
         self._changes.prime(getattr(self.client, "myTrades", None))
@@ -406,8 +431,8 @@ class CandleFeed(Feed[Candle]):
         super().__init__(ex, symbol, **kw)
         self._yielded: dict[int, tuple[Any, ...]] = {}
 
-    async def _watch(self) -> Any:
-        return await self.client.watch_ohlcv(self.symbol, self.timeframe)
+    def _watch(self) -> Any:  # ccxt's awaitable
+        return self.client.watch_ohlcv(self.symbol, self.timeframe)
 
     def _rows(self, raw: Any) -> Any:
         per_symbol = (getattr(self.client, "ohlcvs", None) or {}).get(self.symbol) or {}
