@@ -63,6 +63,8 @@ class StreamTopic:
 def with_stream_fixes(base: type[Any]) -> type[Any]:
     """``base`` with a message-handler safety net and the stale-client guard (see module)."""
 
+    base_handle_message = base.handle_message  # per frame: no super() lookup
+
     class StreamFixes(base):  # type: ignore[misc]
         #: Masks secrets in a frame quoted in a log or an error; the adapter's Exchange sets
         #: its :class:`~adapters.redact.Redactor` (a private channel names the user id).
@@ -70,7 +72,7 @@ def with_stream_fixes(base: type[Any]) -> type[Any]:
 
         def handle_message(self, client: Any, message: Any) -> Any:
             try:
-                return super().handle_message(client, message)
+                return base_handle_message(self, client, message)
             except Exception as exc:
                 # Raised here, the error would end ccxt's receive loop silently; as a
                 # connection error it reaches every watcher, which reconnects.

@@ -41,8 +41,20 @@ _CALENDAR_TIMEFRAMES = frozenset({"1w", "1M"})
 _EXEC_TYPES = {"M": "maker", "T": "taker"}
 
 
+def _version(value: Any) -> int | None:
+    """A depth update's ``version`` (an integer on the wire) as an int, None if it is none."""
+    if type(value) is int:
+        return value
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def stream_client_class(base: type[Any]) -> type[Any]:
     """``base`` (a ccxt.pro ``bitmart`` class) with the stream fixes above."""
+
+    ccxt_handle_order_book = base.handle_order_book
 
     class bitmart(base):  # type: ignore[misc]
         myTrades: Any
@@ -77,24 +89,29 @@ def stream_client_class(base: type[Any]) -> type[Any]:
             raise book_level_error(self.id, delta)
 
         def handle_order_book(self, client: Any, message: Any) -> Any:
+            # Runs on every book frame, so it is written for speed: plain dict lookups keyed
+            # by the venue's market id (ccxt's safe_* helpers cost more than the check), and
+            # ccxt's handler called directly.
             table = message.get("table") if isinstance(message, dict) else None
             data = message.get("data") if isinstance(message, dict) else None
             if not isinstance(table, str) or "increase" not in table or not isinstance(data, list):
-                return super().handle_order_book(client, message)
+                return ccxt_handle_order_book(self, client, message)
             versions = self.__dict__.setdefault("_depth_versions", {})
             kept = []
             for update in data:
-                symbol = self.safe_symbol(self.safe_string(update, "symbol"))
-                version = self.safe_integer(update, "version")
+                market_id, version = update.get("symbol"), update.get("version")
+                if type(version) is not int:
+                    version = _version(version)
                 if update.get("type") == "snapshot":
-                    versions[symbol] = version
+                    versions[market_id] = version
                     kept.append(update)
                     continue
-                last = versions.get(symbol)
+                last = versions.get(market_id)
                 if last is None or version is None or version <= last:
                     continue  # no snapshot yet (or since a gap), or already applied
                 if version != last + 1:
-                    del versions[symbol]
+                    del versions[market_id]
+                    symbol = self.safe_symbol(market_id)
                     client.on_error(
                         StreamResync(
                             f"{self.id} {symbol}: depth version gap ({last} then {version}); "
@@ -102,13 +119,13 @@ def stream_client_class(base: type[Any]) -> type[Any]:
                         )
                     )
                     return None
-                versions[symbol] = version
+                versions[market_id] = version
                 kept.append(update)
-            if not kept:
-                return None
             if len(kept) != len(data):
+                if not kept:
+                    return None
                 message = {**message, "data": kept}
-            return super().handle_order_book(client, message)
+            return ccxt_handle_order_book(self, client, message)
 
         # -- errors -------------------------------------------------------------------------
 
