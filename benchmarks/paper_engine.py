@@ -2,7 +2,7 @@
 
 The recording is the demo's Bitstamp session (``diff_order_book_ethusd`` deltas and
 ``live_trades_ethusd`` trades), repeated with shifted timestamps. The paper account holds 100
-resting orders (50 bids below the book, 50 asks above it). Three measurements, each the median
+resting orders (50 bids below the book, 50 asks above it). Two measurements, each the median
 of interleaved rounds:
 
 ``paper_engine.events_per_s``
@@ -13,11 +13,8 @@ of interleaved rounds:
     ours: the paper client (the venue's ccxt.pro class with the paper taps) handling every
     frame and feeding the engine after each one; baseline: the raw ccxt.pro class handling
     the same frames. This is the paper stream's cost on top of ccxt.pro; target ratio >= 0.8.
-``paper_engine.replay_books_per_s``
-    end to end over the 127.0.0.1 replay server (sockets, aiohttp, ccxt.pro's receive loop):
-    a ``PaperExchange`` on the recorded session versus a raw ccxt.pro client on the same
-    session, books per second until the last frame is applied. The server runs in the same
-    process for both.
+
+End to end over a socket, with the typed stream on top: ``paper_stream``.
 """
 
 from __future__ import annotations
@@ -40,15 +37,12 @@ from adapters.paper.engine import (
     PlaceOrder,
     PublicTrade,
 )
-from adapters.paper.exchange import PaperExchange
 from adapters.paper.feed import EngineFeed, tap_client_class
-from adapters.replay import Frame, Recording
+from adapters.replay import Recording
 from adapters.venues import get_venue
-from adapters.venues.bitstamp.replay import bitstamp_snapshot_route
-from tests.replay_faults import FaultyReplayServer
 
 SYMBOL, PAIR = "ETH/USD", "ethusd"
-WS = ROOT / "cassettes" / "bitstamp" / "ws"
+WS = ROOT / "adapters" / "sessions" / "bitstamp"
 SESSION = WS / "paper_demo_ethusd_derived.jsonl"
 REPEAT = 8  # copies of the session in the long recording
 ROUNDS = 5
@@ -59,8 +53,8 @@ CONFIG = {"enableRateLimit": False, "timeout_on_exit": 0}
 # -- the recording ------------------------------------------------------------------------------
 
 
-def long_session() -> tuple[dict[str, Any], list[dict[str, Any]], Recording]:
-    """The REST snapshot, the data frames repeated ``REPEAT`` times, and that as a recording."""
+def long_session() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The REST snapshot and the data frames repeated ``REPEAT`` times."""
     rec = Recording.load(SESSION)
     snapshot = json.loads((WS / str(rec.meta["rest_snapshot"])).read_text())["response"]
     data = [f.json() for f in rec.data_frames()]
@@ -78,9 +72,7 @@ def long_session() -> tuple[dict[str, Any], list[dict[str, Any]], Recording]:
             if copy["event"] == "trade":
                 d["id"] += k * id_span
             frames.append(copy)
-    head = [f for f in rec.frames if f.dir == "sent" or "subscription_succeeded" in (f.text or "")]
-    long_rec = Recording(frames=head + [Frame.recv_json(f) for f in frames], meta=dict(rec.meta))
-    return snapshot, frames, long_rec
+    return snapshot, frames
 
 
 def book_frames(frames: list[dict[str, Any]]) -> int:
@@ -203,107 +195,9 @@ async def in_process(snapshot: dict[str, Any], frames: list[dict[str, Any]]) -> 
         await tapped.close()
 
 
-# -- end to end over the replay server ------------------------------------------------------------
-
-# The server goes quiet after the acks and the first 7 deltas: ccxt.pro asks for the REST
-# snapshot after caching 6, and a snapshot taken while the server keeps streaming at full
-# speed would be newer than most of the recording, which ccxt would then skip. The clock
-# runs from the end of the quiet (book ready, resting orders placed) to the last frame.
-SNAPSHOT_AFTER = 7
-
-
-def quiet_after(rec: Recording) -> int:
-    """The index (among server frames) of the 7th book delta."""
-    seen = 0
-    for index, frame in enumerate(rec.recv):
-        obj = frame.json()
-        if isinstance(obj, dict) and obj.get("event") == "data":
-            seen += 1
-            if seen == SNAPSHOT_AFTER:
-                return index
-    raise ValueError("recording too short")
-
-
-async def _wait(done: Any, what: str, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not done():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"benchmark stuck waiting for {what}")
-        await asyncio.sleep(0.0005)
-
-
-async def replay_once(
-    snapshot: dict[str, Any], rec: Recording, last_nonce: int, paper: bool
-) -> float:
-    rest = {"GET /api/v2/markets/": _markets_rest(),
-            f"GET /api/v2/order_book/{PAIR}/": bitstamp_snapshot_route(snapshot, PAIR)}  # fmt: skip
-    venue = get_venue("bitstamp")
-    async with FaultyReplayServer(rec, rest=rest, silent_after=quiet_after(rec)) as server:
-        if paper:
-            ex = PaperExchange("bitstamp", ledger=":memory:", config=CONFIG,
-                               initial_balances={"USD": "1000000", "ETH": "1000"})  # fmt: skip
-            venue.point_at(ex.client, server.http_url, server.ws_url)
-            client = ex.client
-            await asyncio.wait_for(ex.watch_market(SYMBOL), 30)  # the book and the trades
-            bid, ask = ex.engine.book_top(SYMBOL)
-            assert bid is not None and ask is not None
-            resting_orders(ex.engine, bid, ask)
-            closer = ex.close
-        else:
-            client = venue.client_class()(dict(CONFIG))
-            venue.point_at(client, server.http_url, server.ws_url)
-            await client.load_markets()
-            loop = asyncio.get_running_loop()
-            tasks = [loop.create_task(_keep(client.watch_trades)),
-                     loop.create_task(_keep(client.watch_order_book))]  # fmt: skip
-            await _wait(lambda: client.orderbooks.get(SYMBOL, {}).get("nonce"), "the book")
-
-            async def closer() -> None:
-                for task in tasks:
-                    task.cancel()
-                await client.close()
-
-        try:
-            begin = time.perf_counter()
-            server.resume_sending()
-            await _wait(lambda: client.orderbooks[SYMBOL]["nonce"] == last_nonce, "the end")
-            elapsed = time.perf_counter() - begin
-            if paper:
-                assert len(ex.engine.orders(open_only=True)) == 100
-        finally:
-            await closer()
-    return elapsed
-
-
-def _markets_rest() -> Any:
-    from adapters.replay import RestResponse
-
-    return RestResponse(200, _markets_body())
-
-
-async def _keep(watch: Any) -> None:
-    while True:
-        await watch(SYMBOL)
-
-
-async def end_to_end(
-    snapshot: dict[str, Any], frames: list[dict[str, Any]], rec: Recording
-) -> None:
-    last_nonce = int([f for f in frames if f["event"] == "data"][-1]["data"]["microtimestamp"])
-    quiet = quiet_after(rec) - 2  # less the two acks: an index into ``frames``
-    books = book_frames(frames[quiet + 1 :])
-    raw_s, paper_s = [], []
-    for _ in range(3):
-        raw_s.append(await replay_once(snapshot, rec, last_nonce, paper=False))
-        paper_s.append(await replay_once(snapshot, rec, last_nonce, paper=True))
-    report("paper_engine.replay_books_per_s", books / median(paper_s), books / median(raw_s),
-           "books/s", frames=len(frames), resting_orders=100, server="same process")  # fmt: skip
-
-
 async def main() -> None:
-    snapshot, frames, rec = long_session()
+    snapshot, frames = long_session()
     await in_process(snapshot, frames)
-    await end_to_end(snapshot, frames, rec)
 
 
 if __name__ == "__main__":
