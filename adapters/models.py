@@ -15,13 +15,15 @@ import secrets
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from operator import itemgetter
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from .enums import OrderStatus, OrderType, Side
 from .errors import InvalidOrderRequest
 from .inputs import parse_decimal
+
+M = TypeVar("M", bound=BaseModel)
 
 __all__ = [
     "Balance",
@@ -39,11 +41,14 @@ __all__ = [
     "Trade",
     "TradingFee",
     "to_decimal",
+    "trusted_constructor",
 ]
 
 
 def to_decimal(value: Any) -> Decimal | None:
     """Convert a ccxt number (float, int, str, Decimal or None) to ``Decimal`` via ``str``."""
+    if type(value) is float:  # what ccxt hands out nearly always: the short path
+        return Decimal(repr(value))
     if value is None or value == "":
         return None
     if isinstance(value, Decimal):
@@ -172,12 +177,12 @@ class OrderBook(_Model):
         ccxt keeps as floats itself, :meth:`from_ccxt_live` is cheaper.
         """
         bids, asks = _top(book["bids"], depth), _top(book["asks"], depth)
-        return cls.model_construct(
-            symbol=book["symbol"],
-            bids=tuple((float(lv[0]), float(lv[1])) for lv in bids),
-            asks=tuple((float(lv[0]), float(lv[1])) for lv in asks),
-            timestamp=book.get("timestamp"),
-            nonce=book.get("nonce"),
+        return _construct_book(
+            book["symbol"],
+            tuple((float(lv[0]), float(lv[1])) for lv in bids),
+            tuple((float(lv[0]), float(lv[1])) for lv in asks),
+            book.get("timestamp"),
+            book.get("nonce"),
         )
 
     @classmethod
@@ -233,39 +238,45 @@ class OrderBook(_Model):
             yield Decimal(repr(price)), Decimal(repr(amount))
 
 
-def _book_constructor() -> Callable[[Any, Any, Any, Any, Any], OrderBook]:
-    """``OrderBook.model_construct`` for the five fields, without its generic field loop.
+def trusted_constructor(model: type[M]) -> Callable[[dict[str, Any]], M]:
+    """``model.model_construct`` without its generic per-field loop, for values the caller
+    has already converted: ``build({field: value, ...})`` with every field, in the order the
+    model declares them (``model.model_fields``).
 
     pydantic v2 keeps a model in four slots; filling them directly gives the same object
-    (checked here against ``model_construct`` once, at import) in a third of the time. A
-    pydantic that stores models differently fails the check and gets ``model_construct``.
+    (checked here against ``model_construct`` once, when the constructor is made) in a
+    fraction of the time. A pydantic that stores models differently fails the check and
+    gets ``model_construct``.
     """
-    fields = frozenset(OrderBook.model_fields)
+    fields = frozenset(model.model_fields)
     new, put = object.__new__, object.__setattr__
 
-    def construct(symbol: Any, bids: Any, asks: Any, timestamp: Any, nonce: Any) -> OrderBook:
-        book = new(OrderBook)
-        put(book, "__dict__", {"symbol": symbol, "bids": bids, "asks": asks,
-                               "timestamp": timestamp, "nonce": nonce})  # fmt: skip
-        put(book, "__pydantic_fields_set__", fields)
-        put(book, "__pydantic_extra__", None)
-        put(book, "__pydantic_private__", None)
-        return book
+    def construct(values: dict[str, Any]) -> M:
+        obj = new(model)
+        put(obj, "__dict__", values)
+        put(obj, "__pydantic_fields_set__", fields)
+        put(obj, "__pydantic_extra__", None)
+        put(obj, "__pydantic_private__", None)
+        return obj
 
-    def checked(symbol: Any, bids: Any, asks: Any, timestamp: Any, nonce: Any) -> OrderBook:
-        return OrderBook.model_construct(
-            symbol=symbol, bids=bids, asks=asks, timestamp=timestamp, nonce=nonce
-        )
+    def checked(values: dict[str, Any]) -> M:
+        return model.model_construct(**values)
 
-    sample = ("X/Y", ((1.0, 2.0),), ((3.0, 4.0),), 1, 2)
+    sample = {name: f"sample {name}" for name in model.model_fields}
     try:
-        same = construct(*sample).__getstate__() == checked(*sample).__getstate__()
+        built, reference = construct(dict(sample)), checked(sample)
+        same = built.__getstate__() == reference.__getstate__() and repr(built) == repr(reference)
     except Exception:
         same = False
     return construct if same else checked
 
 
-_construct_book = _book_constructor()
+_build_book = trusted_constructor(OrderBook)
+
+
+def _construct_book(symbol: Any, bids: Any, asks: Any, timestamp: Any, nonce: Any) -> OrderBook:
+    return _build_book({"symbol": symbol, "bids": bids, "asks": asks,
+                        "timestamp": timestamp, "nonce": nonce})  # fmt: skip
 
 
 class Trade(_VenueModel):

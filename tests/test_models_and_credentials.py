@@ -63,6 +63,33 @@ def test_order_book_copies_ccxt_levels() -> None:
     assert book.mid == Decimal("100.75")
 
 
+def test_ticker_is_filled_like_model_construct_and_stays_frozen() -> None:
+    import ccxt
+
+    from adapters.convert import ticker_from_ccxt
+
+    # Bitstamp's ticker answer in cassettes/bitstamp/fetch_ticker.yaml, parsed by ccxt.
+    answer = {
+        "timestamp": "1710328241", "open": "71448", "high": "73656", "low": "68626",
+        "last": "73285", "volume": "135.29692054", "vwap": "70853", "bid": "73353",
+        "ask": "73367", "side": "0", "open_24": "72144", "percent_change_24": "1.58",
+    }  # fmt: skip
+    raw = ccxt.bitstamp().parse_ticker(answer, {"symbol": "BTC/USD"})
+    ticker = ticker_from_ccxt(raw)
+    assert (ticker.bid, ticker.ask, ticker.last) == (
+        Decimal("73353"),
+        Decimal("73367"),
+        Decimal("73285"),
+    )
+    assert ticker.base_volume == Decimal("135.29692054") and ticker.timestamp == 1710328241000
+    reference = Ticker.model_construct(
+        **{name: getattr(ticker, name) for name in Ticker.model_fields}
+    )
+    assert ticker.__getstate__() == reference.__getstate__() and repr(ticker) == repr(reference)
+    with pytest.raises(ValueError):
+        ticker.bid = Decimal(1)  # type: ignore[misc]
+
+
 # -- credentials -----------------------------------------------------------------------------
 
 
