@@ -327,3 +327,28 @@ async def test_close_frame_does_not_orphan_the_resubscribed_client(cls: Any) -> 
     async with FaultyReplayServer(rec, pace=300.0, drop_after=30) as srv, client(cls, srv) as ex:
         await watch_until(lambda: ex.watch_order_book("ETH/USDT"), lambda b: b["timestamp"] == last)
         assert (srv.connection_count, srv.active_connections) == (2, 1)
+
+
+@pytest.mark.parametrize("venue", ["bitstamp", "bitmart"])
+def test_book_levels_parse_as_ccxt_parses_them(venue: str) -> None:
+    # The adapter's clients parse book levels themselves (faster, and checked): for
+    # well-formed levels they must give exactly what ccxt's own parse gives. Levels from
+    # cassettes/<venue>/fetch_order_book.yaml; a third element (a count, or Bitstamp's order
+    # id) is kept as ccxt keeps it, and dropped when it is not a number.
+    ours = get_venue(venue).client_class()({})
+    raw = getattr(ccxtpro, venue)({})
+    levels: list[Any] = [
+        ["8750.00", "1.33685271"],
+        ["26942.57", "0.06492"],
+        [8750.0, 1.33685271],
+        ("8749.39", "0.07700000"),
+        ["8746.98", "0.07400000", "1583652948955826"],
+        ["8746.98", "0.07400000", "not a count"],
+        ["8746.98", "0.07400000", None],
+    ]
+    for level in levels:
+        assert ours.parse_order_book_bid_ask(level) == raw.parse_order_book_bid_ask(level)
+    keyed = {"price": "26942.45", "amount": "0.00074"}
+    assert ours.parse_order_book_bid_ask(
+        keyed, "price", "amount", "count"
+    ) == raw.parse_order_book_bid_ask(keyed, "price", "amount", "count")

@@ -289,19 +289,33 @@ def _checked_book_levels(base: type[Any]) -> type[Any]:
     """``base`` whose order book levels are checked as ccxt parses them
     (``parse_order_book_bid_ask``: REST books and Bitstamp's stream); see
     :func:`book_level_error`."""
-    parse = base.parse_order_book_bid_ask  # called directly: cheaper than super()
 
     class CheckedBookLevels(base):  # type: ignore[misc]
         def parse_order_book_bid_ask(
             self, bidask: Any, priceKey: Any = 0, amountKey: Any = 1, countOrIdKey: Any = 2
         ) -> Any:
-            level = parse(self, bidask, priceKey, amountKey, countOrIdKey)
+            # What ccxt's parse gives (``[price, amount]``, then the level's count or order
+            # id as an int when it has one), with the level checked. Written out because it
+            # runs for every level of every book: ccxt's looks the count up through an
+            # exception on every two-element level.
             try:
-                if 0.0 < level[0] < _INF and 0.0 <= level[1] < _INF:
-                    return level
-            except TypeError:  # no price or no size
-                pass
-            raise book_level_error(self.id, bidask)
+                price, amount = float(bidask[priceKey]), float(bidask[amountKey])
+            except (LookupError, TypeError, ValueError):  # no price or no size
+                raise book_level_error(self.id, bidask) from None
+            if not (0.0 < price < _INF and 0.0 <= amount < _INF):
+                raise book_level_error(self.id, bidask)
+            if isinstance(bidask, dict):
+                extra = bidask.get(countOrIdKey)
+            elif isinstance(countOrIdKey, int) and 0 <= countOrIdKey < len(bidask):
+                extra = bidask[countOrIdKey]
+            else:
+                return [price, amount]
+            if extra is None:
+                return [price, amount]
+            try:
+                return [price, amount, int(float(extra))]
+            except (TypeError, ValueError, OverflowError):  # ccxt drops a count it cannot read
+                return [price, amount]
 
     CheckedBookLevels.__name__ = CheckedBookLevels.__qualname__ = base.__name__
     return CheckedBookLevels

@@ -78,14 +78,15 @@ def stream_client_class(base: type[Any]) -> type[Any]:
 
         def handle_delta(self, bookside: Any, delta: Any) -> None:
             # ccxt's own handle_delta, with the level checked (it bypasses
-            # parse_order_book_bid_ask, where the other books are checked).
-            price, amount = self.safe_float(delta, 0), self.safe_float(delta, 1)
+            # parse_order_book_bid_ask, where the other books are checked). Runs for every
+            # level of every frame: float() straight away, not ccxt's safe_float calls.
             try:
-                if 0.0 < price < _INF and 0.0 <= amount < _INF:
-                    bookside.store(price, amount)
-                    return
-            except TypeError:  # no price or no size
-                pass
+                price, amount = float(delta[0]), float(delta[1])
+            except (LookupError, TypeError, ValueError):  # no price or no size
+                raise book_level_error(self.id, delta) from None
+            if 0.0 < price < _INF and 0.0 <= amount < _INF:
+                bookside.storeArray([price, amount])
+                return
             raise book_level_error(self.id, delta)
 
         def handle_order_book(self, client: Any, message: Any) -> Any:
