@@ -55,6 +55,7 @@ def stream_client_class(base: type[Any]) -> type[Any]:
     """``base`` (a ccxt.pro ``bitmart`` class) with the stream fixes above."""
 
     ccxt_handle_order_book = base.handle_order_book
+    ccxt_handle_error_message = base.handle_error_message
 
     class bitmart(base):  # type: ignore[misc]
         myTrades: Any
@@ -78,16 +79,21 @@ def stream_client_class(base: type[Any]) -> type[Any]:
 
         def handle_delta(self, bookside: Any, delta: Any) -> None:
             # ccxt's own handle_delta, with the level checked (it bypasses
-            # parse_order_book_bid_ask, where the other books are checked). Runs for every
-            # level of every frame: float() straight away, not ccxt's safe_float calls.
-            try:
-                price, amount = float(delta[0]), float(delta[1])
-            except (LookupError, TypeError, ValueError):  # no price or no size
-                raise book_level_error(self.id, delta) from None
-            if 0.0 < price < _INF and 0.0 <= amount < _INF:
-                bookside.storeArray([price, amount])
-                return
-            raise book_level_error(self.id, delta)
+            # parse_order_book_bid_ask, where the other books are checked).
+            self.handle_deltas(bookside, (delta,))
+
+        def handle_deltas(self, bookside: Any, deltas: Any) -> None:
+            # Every level of every frame comes here: one loop with float() straight away,
+            # not a method call and two ccxt safe_float calls a level.
+            store = bookside.storeArray
+            for delta in deltas:
+                try:
+                    price, amount = float(delta[0]), float(delta[1])
+                except (LookupError, TypeError, ValueError):  # no price or no size
+                    raise book_level_error(self.id, delta) from None
+                if not (0.0 < price < _INF and 0.0 <= amount < _INF):
+                    raise book_level_error(self.id, delta)
+                store([price, amount])
 
         def handle_order_book(self, client: Any, message: Any) -> Any:
             # Runs on every book frame, so it is written for speed: plain dict lookups keyed
@@ -140,7 +146,7 @@ def stream_client_class(base: type[Any]) -> type[Any]:
                 client.subscriptions.pop("authenticated", None)
                 client.reject(error)
                 return True
-            return super().handle_error_message(client, message)
+            return ccxt_handle_error_message(self, client, message)  # every frame: no super()
 
         # -- orders and fills ---------------------------------------------------------------
 
