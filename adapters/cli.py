@@ -8,24 +8,27 @@ import os
 import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from .capabilities import Capabilities, capabilities, supported_exchanges
 from .console import (
     HelpFormatter,
+    MarketFormat,
     UsageError,
+    VersionAction,
     add_command,
     add_json_flag,
     error_causes,
+    fmt_number,
     json_text,
     log_to_stderr,
     render_table,
 )
 from .errors import AdapterError, InvalidInput, MissingCredentials, UnknownExchange
+from .redact import Redactor
 
 if TYPE_CHECKING:
-    from .models import Market, Order
+    from .models import Order
     from .protocol import ExchangeAPI as Exchange
 
 __all__ = ["build_parser", "main"]
@@ -97,26 +100,26 @@ def _run(args: argparse.Namespace, body: Callable[[Exchange], Awaitable[str]]) -
     return EXIT_OK
 
 
-def _num(value: Decimal | None, quantize: Callable[[Decimal], Decimal]) -> str:
-    return "" if value is None else str(quantize(value))
-
-
 def _cmd_markets(args: argparse.Namespace) -> int:
-    from .display import jsonable
-
     async def body(ex: Exchange) -> str:
-        markets = await ex.load_markets()
+        markets = list((await ex.load_markets()).values())
         if args.json:
-            return json_text([jsonable(m) for m in markets.values()])
-        rows = [
-            [m.symbol, m.venue_id, "yes" if m.active else "no", _plain(m.price_increment),
-             _plain(m.amount_increment), _plain(m.min_amount), _plain(m.min_cost)]
-            for m in markets.values()
-        ]  # fmt: skip
+            return json_text(markets)
+        rows = []
+        for m in markets:
+            fmt = MarketFormat.of(m)
+            rows.append([m.symbol, m.venue_id, "yes" if m.active else "no",
+                         fmt_number(m.price_increment), fmt_number(m.amount_increment),
+                         fmt.amount(m.min_amount), fmt.money(m.quote, m.min_cost),
+                         fmt_number(m.maker_fee), fmt_number(m.taker_fee)])  # fmt: skip
         headers = ["symbol", "venue id", "active", "price step", "amount step", "min amount"]
-        return render_table([*headers, "min cost"], rows)
+        return render_table([*headers, "min cost", "maker fee", "taker fee"], rows)
 
     return _run(args, body)
+
+
+_TICKER_PRICES = ("bid", "ask", "last", "open", "high", "low", "vwap")
+_TICKER_SIZES = (("bid size", "bid_volume"), ("ask size", "ask_volume"))
 
 
 def _cmd_ticker(args: argparse.Namespace) -> int:
@@ -125,36 +128,38 @@ def _cmd_ticker(args: argparse.Namespace) -> int:
         if args.json:
             return json_text(t)
         m = await ex.market(args.symbol)
-        price, amount = m.quantize_price, m.quantize_amount
-        rows = [
-            ["bid", _num(t.bid, price)], ["ask", _num(t.ask, price)],
-            ["last", _num(t.last, price)], ["high", _num(t.high, price)],
-            ["low", _num(t.low, price)], [f"volume ({m.base})", _num(t.base_volume, amount)],
-            [f"volume ({m.quote})", _num(t.quote_volume, price)],
-        ]  # fmt: skip
+        sizes = [(label, getattr(t, f)) for label, f in _TICKER_SIZES]
+        sizes.append((f"volume ({m.base})", t.base_volume))
+        fmt = MarketFormat.of(m).fitted(
+            prices=[getattr(t, f) for f in _TICKER_PRICES], amounts=[v for _, v in sizes]
+        )
+        rows = [[f, fmt.price(getattr(t, f))] for f in _TICKER_PRICES]
+        rows += [[label, fmt.amount(v)] for label, v in sizes]
+        rows.append([f"volume ({m.quote})", fmt.money(m.quote, t.quote_volume)])
         return render_table(["field", "value"], rows)
 
     return _run(args, body)
 
 
 def _cmd_book(args: argparse.Namespace) -> int:
+    from .enums import Side
+
     async def body(ex: Exchange) -> str:
         book = await ex.fetch_order_book(args.symbol, args.depth)
         if args.json:
             return json_text(book)
-        m = await ex.market(args.symbol)
-        price, amount = m.quantize_price, m.quantize_amount
+        levels = [*book.levels(Side.BUY), *book.levels(Side.SELL)]
+        # A level off the market's grid (a payload older than the venue's increments)
+        # widens its column instead of being rounded away.
+        fmt = MarketFormat.of(await ex.market(args.symbol)).fitted(
+            prices=[p for p, _ in levels], amounts=[a for _, a in levels]
+        )
         rows = []
         for i in range(max(len(book.bids), len(book.asks))):
-            bid = book.bid(i) if i < len(book.bids) else None
-            ask = book.ask(i) if i < len(book.asks) else None
+            bid = book.bid(i) if i < len(book.bids) else (None, None)
+            ask = book.ask(i) if i < len(book.asks) else (None, None)
             rows.append(
-                [
-                    "" if bid is None else _num(bid[1], amount),
-                    "" if bid is None else _num(bid[0], price),
-                    "" if ask is None else _num(ask[0], price),
-                    "" if ask is None else _num(ask[1], amount),
-                ]
+                [fmt.amount(bid[1]), fmt.price(bid[0]), fmt.price(ask[0]), fmt.amount(ask[1])]
             )
         return render_table(["bid size", "bid", "ask", "ask size"], rows)
 
@@ -163,18 +168,12 @@ def _cmd_book(args: argparse.Namespace) -> int:
 
 def _cmd_balance(args: argparse.Namespace) -> int:
     async def body(ex: Exchange) -> str:
-        from .display import currency_increments, quantize_currency
-
         balances = (await ex.fetch_balance()).nonzero()
         if args.json:
             return json_text(balances)
-        steps = currency_increments((await ex.load_markets()).values())
-
-        def q(value: Decimal, currency: str) -> str:
-            return str(quantize_currency(value, currency, steps))
-
+        fmt = MarketFormat.of(None, (await ex.load_markets()).values())
         rows = [
-            [b.currency, q(b.free, b.currency), q(b.used, b.currency), q(b.total, b.currency)]
+            [b.currency, *fmt.balance_cells(b.currency, (b.free, b.used, b.total))]
             for b in balances.values()
         ]
         return render_table(["currency", "free", "used", "total"], rows)
@@ -182,14 +181,18 @@ def _cmd_balance(args: argparse.Namespace) -> int:
     return _run(args, body)
 
 
-def _order_table(order: Order, market: Market) -> str:
-    price, amount = market.quantize_price, market.quantize_amount
+async def _order_table(ex: Exchange, o: Order) -> str:
+    fmt = MarketFormat.of(await ex.market(o.symbol)).fitted(
+        prices=[o.price, o.average], amounts=[o.amount, o.filled, o.remaining]
+    )
+    fee = fmt.money(o.fee_currency, o.fee) + (f" {o.fee_currency}" if o.fee_currency else "")
     rows = [
-        ["id", order.id], ["client order id", order.client_order_id or ""],
-        ["status", order.status.value], ["type", order.type.value if order.type else ""],
-        ["side", order.side.value], ["price", _num(order.price, price)],
-        ["amount", _num(order.amount, amount)], ["filled", _num(order.filled, amount)],
-        ["average", _num(order.average, price)],
+        ["id", o.id], ["client order id", o.client_order_id or "-"], ["symbol", o.symbol],
+        ["side", o.side.value], ["type", o.type.value if o.type else "-"],
+        ["status", o.status.value], ["price", fmt.price(o.price)],
+        ["amount", fmt.amount(o.amount)], ["filled", fmt.amount(o.filled)],
+        ["remaining", fmt.amount(o.remaining)], ["average", fmt.price(o.average)],
+        ["cost", fmt.money(None, o.cost)], ["fee", fee],
     ]  # fmt: skip
     return render_table(["field", "value"], rows)
 
@@ -210,9 +213,7 @@ def _cmd_order(args: argparse.Namespace) -> int:
 
     async def body(ex: Exchange) -> str:
         o = await ex.create_order(request)
-        if args.json:
-            return json_text(o)
-        return _order_table(o, await ex.market(request.symbol))
+        return json_text(o) if args.json else await _order_table(ex, o)
 
     return _run(args, body)
 
@@ -220,18 +221,9 @@ def _cmd_order(args: argparse.Namespace) -> int:
 def _cmd_cancel(args: argparse.Namespace) -> int:
     async def body(ex: Exchange) -> str:
         o = await ex.cancel_order(args.id, args.symbol)
-        if args.json:
-            return json_text(o)
-        return _order_table(o, await ex.market(args.symbol))
+        return json_text(o) if args.json else await _order_table(ex, o)
 
     return _run(args, body)
-
-
-def _plain(value: Decimal | None) -> str:
-    """A step or limit as written (``1``, ``0.00000001``), never ``1.0`` or ``1E-8``."""
-    from .paper.records import plain  # the one such formatter (stdlib only)
-
-    return "" if value is None else plain(value)
 
 
 def _exchange_arg(value: str) -> str:
@@ -259,19 +251,6 @@ def _positive_int(value: str) -> int:
     if not _WHOLE.fullmatch(value) or int(value) < 1:
         raise argparse.ArgumentTypeError(f"expected a positive whole number, got {value!r}")
     return int(value)
-
-
-class _VersionAction(argparse.Action):
-    """``--version``: read from the installed package's metadata only when asked for."""
-
-    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
-        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
-
-    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
-        from . import DISTRIBUTION, __version__
-
-        print(f"{parser.prog} {__version__} ({DISTRIBUTION})")
-        parser.exit()
 
 
 def _seconds(value: str) -> float:
@@ -325,7 +304,7 @@ def _symbol_positional(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every sub-command."""
     parser = _Parser(prog="adapters", description=DESCRIPTION, formatter_class=HelpFormatter)
-    parser.add_argument("--version", action=_VersionAction)
+    parser.add_argument("--version", action=VersionAction)
     parser.add_argument(
         "-v", "--verbose", action="count", default=0,
         help="show the error's causes; -v logs at INFO, -vv at DEBUG",
@@ -429,8 +408,24 @@ def _fail(code: int, message: str) -> int:
 
 
 def _message(exc: BaseException, verbose: int) -> str:
-    """The error's message; with ``-v``, one more line per cause."""
-    return "\n".join([str(exc), *error_causes(exc)]) if verbose else str(exc)
+    """The error's message on one line; with ``-v``, one more line per cause. Any
+    credential the command could have loaded is masked in both."""
+    redact = Redactor(_known_secrets())
+    first = redact(" ".join(str(exc).split()))
+    return "\n".join([first, *error_causes(exc, redact)]) if verbose else first
+
+
+def _known_secrets() -> list[str]:
+    """Every credential the CLI could have loaded (environment or .env), to mask."""
+    from .credentials import load_credentials
+
+    secrets: list[str] = []
+    try:
+        for exchange_id in supported_exchanges():
+            secrets += load_credentials(exchange_id).ccxt_config(exchange_id).values()
+    except Exception:  # an unreadable .env must not turn an error report into a traceback
+        return secrets
+    return secrets
 
 
 def _stop_writing_stdout() -> None:

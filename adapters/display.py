@@ -1,17 +1,16 @@
-"""How the command lines show things: one JSON document, and numbers at a fixed precision.
+"""The ``--json`` document of the command lines (:func:`adapters.console.json_text`).
 
-``--json`` output is :func:`json_document`: the typed fields of the models (the venue's raw
-``info`` left out), Decimals as exact strings (``"0.00000001"``, never a float), enums as
-their values. Tables show numbers quantised: prices and amounts to the market's
-increments (:meth:`Market.quantize_price`, :meth:`Market.quantize_amount`), balances to
-the currency's precision (:func:`currency_increments`).
+:func:`json_document`: the typed fields of the models (the venue's raw ``info`` left out),
+Decimals as exact strings (``"0.00000001"``, never a float or ``"1E-8"``, which pydantic's
+``model_dump(mode="json")`` would write), enums as their values. How tables show numbers is
+:class:`adapters.console.MarketFormat`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from enum import Enum
 from pathlib import PurePath
@@ -20,9 +19,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from .enums import Side
-from .models import Market, OrderBook, at_precision
+from .models import OrderBook
 
-__all__ = ["currency_increments", "json_document", "jsonable", "quantize_currency"]
+__all__ = ["json_document", "jsonable"]
 
 
 def jsonable(value: Any) -> Any:
@@ -57,27 +56,3 @@ def jsonable(value: Any) -> Any:
 def json_document(value: Any) -> str:
     """One JSON document for ``--json`` (indented, keys in the models' order)."""
     return json.dumps(jsonable(value), indent=2, ensure_ascii=False)
-
-
-def currency_increments(markets: Iterable[Market]) -> dict[str, Decimal]:
-    """Each currency's display precision: the finest step the venue's markets use for it
-    (the amount increment where it is the base, the price increment where it is the quote).
-    """
-    found: dict[str, Decimal] = {}
-    for market in markets:
-        for currency, step in (
-            (market.base, market.amount_increment),
-            (market.quote, market.price_increment),
-        ):
-            if step and (currency not in found or step < found[currency]):
-                found[currency] = step
-    return found
-
-
-def quantize_currency(value: Decimal, currency: str, increments: Mapping[str, Decimal]) -> Decimal:
-    """``value`` at ``currency``'s precision from :func:`currency_increments`; unchanged (but
-    without trailing zeros) when the currency is not known."""
-    step = increments.get(currency)
-    if step:
-        return at_precision(value, step)
-    return Decimal(format(value.normalize(), "f"))  # "100", never "1E+2"

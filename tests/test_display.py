@@ -8,7 +8,8 @@ from collections.abc import Callable
 from decimal import Decimal as D
 
 from adapters import Market, OrderBook, OrderStatus, OrderType, Side
-from adapters.display import currency_increments, json_document, jsonable, quantize_currency
+from adapters.console import MarketFormat, currency_places
+from adapters.display import json_document, jsonable
 from adapters.exchange import Exchange
 from adapters.models import Order, Ticker
 
@@ -69,12 +70,12 @@ async def test_currency_precision_from_the_venue_markets(
     ex = make_exchange("bitstamp")
     with replay("bitstamp", "load_markets"):
         markets = await ex.load_markets()
-    steps = currency_increments(markets.values())
+    places = currency_places(markets.values())
     # markets.json: base_decimals 8 for BTC, 6 for ETH; the finest counter_decimals of the
     # USD spot markets is 2 (ltcusd, ethusd, linkusd), of the USDT ones 5 (xrpusdt).
-    assert (steps["BTC"], steps["ETH"]) == (D("1E-8"), D("1E-6"))
-    assert (steps["USD"], steps["USDT"]) == (D("0.01"), D("0.00001"))
-    assert str(quantize_currency(D("11213.91254883824"), "USD", steps)) == "11213.91"
-    assert str(quantize_currency(D("4.1744"), "ETH", steps)) == "4.174400"
-    assert str(quantize_currency(D("100.200"), "XYZ", steps)) == "100.2"
-    assert str(quantize_currency(D("100"), "XYZ", steps)) == "100"
+    assert (places["BTC"], places["ETH"], places["USD"], places["USDT"]) == (8, 6, 2, 5)
+    fmt = MarketFormat(currencies=places)
+    assert fmt.balance_cells("USD", [D("11213.91254883824")]) == ["11213.91"]
+    assert fmt.balance_cells("ETH", [D("4.1744")]) == ["4.174400"]
+    # a currency no market counts in: the fewest places that show its figures exactly
+    assert fmt.balance_cells("XYZ", [D("100.200"), D("100")]) == ["100.2", "100.0"]

@@ -21,7 +21,16 @@ from pathlib import Path
 from typing import Any
 
 from ..capabilities import capabilities
-from ..console import UsageError, add_command, add_json_flag, json_text, render_table
+from ..console import (
+    MarketFormat,
+    UsageError,
+    VersionAction,
+    add_command,
+    add_json_flag,
+    currency_places,
+    json_text,
+    render_table,
+)
 from ..errors import AdapterError, InvalidInput, UnknownExchange
 from ..inputs import parse_currency, parse_decimal
 from .engine import plain
@@ -87,6 +96,7 @@ def add_paper_commands(subparsers: Any) -> None:
         "The ledger commands (fund, reset, balances, fills, report) work on the ledger file, "
         "offline.",
     )  # fmt: skip
+    paper.add_argument("--version", action=VersionAction)
     sub = paper.add_subparsers(
         dest="paper_command", required=True, parser_class=type(paper), metavar="COMMAND"
     )
@@ -241,16 +251,10 @@ def _cmd_balances(args: argparse.Namespace) -> int:
             print(json_text(balances))
             print(f"[{ledger.path}]", file=sys.stderr)
             return 0
-        from ..display import quantize_currency  # deferred: pydantic
-
         states = ledger.balances()
-        steps = _currency_steps(args.exchange) if states else {}
-
-        def q(value: Decimal, currency: str) -> str:
-            return str(quantize_currency(value, currency, steps))
-
+        fmt = MarketFormat(currencies=_currency_places(args.exchange) if states else {})
         rows = [
-            [b.currency, q(b.free, b.currency), q(b.locked, b.currency), q(b.total, b.currency)]
+            [b.currency, *fmt.balance_cells(b.currency, (b.free, b.locked, b.total))]
             for b in states
         ]
         if rows:
@@ -265,12 +269,11 @@ def _cmd_balances(args: argparse.Namespace) -> int:
     return 0
 
 
-def _currency_steps(paper_id: str) -> dict[str, Decimal]:
-    """Each currency's display step, from the venue's markets as the paper twin loads them
+def _currency_places(paper_id: str) -> dict[str, int]:
+    """Each currency's display places, from the venue's markets as the paper twin loads them
     offline (the markets shipped beside its recorded sessions); none if there are none."""
     import asyncio
 
-    from ..display import currency_increments
     from .exchange import PaperExchange  # deferred: ccxt, only when there is a table to show
     from .session import shipped_sessions
 
@@ -278,10 +281,10 @@ def _currency_steps(paper_id: str) -> dict[str, Decimal]:
     if not sessions:
         return {}
 
-    async def load() -> dict[str, Decimal]:
+    async def load() -> dict[str, int]:
         ex = PaperExchange(paper_id, source=sessions[0], ledger=MEMORY)
         try:
-            return currency_increments((await ex.load_markets()).values())
+            return currency_places((await ex.load_markets()).values())
         finally:
             await ex.close()
 

@@ -26,10 +26,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from ..console import render_table
+from ..console import MarketFormat, render_table
 from ..enums import OrderType, Side
 from ..errors import AdapterError, InsufficientFunds, OrderNotFound, OrderRejected
-from ..models import Balance, Fill, Order, OrderBook, OrderRequest
+from ..models import Balance, Fill, Market, Order, OrderBook, OrderRequest
 from .convert import fill_from_record
 from .engine import plain
 from .exchange import PaperExchange
@@ -93,6 +93,8 @@ class DemoReport:
     #: This run's fills only (the ledger may hold earlier runs'), marked to the last mid.
     paper: PaperReport | None = None
     ledger_path: str | None = None
+    #: The traded market: its increments format the summary's numbers.
+    market: Market | None = None
 
 
 async def run_demo(
@@ -181,6 +183,7 @@ class _Strategy:
     async def begin(self, mid: Decimal) -> None:
         """Size the orders at the first mid; fund a new account's base; note the balances."""
         market = await self.ex.market(self.cfg.symbol)
+        self.report.market = market
         self.tick = market.price_increment or self.tick
         step = market.amount_increment
 
@@ -358,7 +361,6 @@ class _Strategy:
 def summary(report: DemoReport, cfg: DemoConfig) -> str:
     """The end-of-run tables as text; the fills, fees and PnL part is ``paper report``'s."""
     base = cfg.symbol.split("/")[0]
-    zero = Decimal(0)
     statuses = Counter(o.status.value for o in report.orders.values())
     kinds = Counter(o.type.value for o in report.placed if o.type is not None)
     lines = ["", f"paper demo summary ({report.exchange}, {report.source})", ""]
@@ -369,6 +371,7 @@ def summary(report: DemoReport, cfg: DemoConfig) -> str:
         + ", ".join(f"{v} {k}" for k, v in sorted(statuses.items()))
         + f"; LIMIT_MAKER rejected {report.rejected}; not funded {report.unfunded}"
     )
+    fmt = MarketFormat.of(report.market)
     market = report.market_order
     if market is not None:
         how = (
@@ -377,8 +380,8 @@ def summary(report: DemoReport, cfg: DemoConfig) -> str:
             else f"at most the best ask {market.price}: {report.exchange} takes no MARKET orders"
         )
         lines.append(
-            f"the {market.type.value if market.type else ''} buy of {plain(market.amount or zero)} "
-            f"{base} filled {plain(market.filled or zero)} at {market.average} ({how})"
+            f"the {market.type.value if market.type else ''} buy of {fmt.amount(market.amount)} "
+            f"{base} filled {fmt.amount(market.filled)} at {fmt.price(market.average)} ({how})"
         )
     currencies = sorted(set(report.start_balances) | set(report.end_balances))
     empty = Balance(currency="-")
@@ -386,7 +389,7 @@ def summary(report: DemoReport, cfg: DemoConfig) -> str:
     for c in currencies:
         start = report.start_balances.get(c, empty).total
         end = report.end_balances.get(c, empty).total
-        balance_rows.append([c, plain(start), plain(end), plain(end - start)])
+        balance_rows.append([c, *fmt.balance_cells(c, (start, end, end - start))])
     lines += ["", render_table(["balance", "start", "end", "change"], balance_rows), ""]
     paper = report.paper
     if paper is None or paper.mark is None:
