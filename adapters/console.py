@@ -271,7 +271,7 @@ def error_causes(exc: BaseException, redact: Redactor | None = None) -> list[str
         seen.add(id(link))
         text = " ".join(str(link).split())
         text = redact(text) if redact is not None else text
-        kind = f"{type(link).__module__}.{type(link).__qualname__}"
+        kind = f"{type(link).__module__}.{type(link).__qualname__}".removeprefix("builtins.")
         lines.append(f"  caused by {kind}: {text[:500]}" if text else f"  caused by {kind}")
         link = link.__cause__ or (None if link.__suppress_context__ else link.__context__)
     return lines

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from importlib.metadata import version
 
 import pytest
 
@@ -75,3 +76,13 @@ def test_module_entry_point_works() -> None:
         timeout=60,
     )
     assert proc.returncode == 0 and json.loads(proc.stdout)["id"] == "bitstamp"
+
+
+@pytest.mark.parametrize("path", [(), ("paper",)])
+def test_version(capsys: pytest.CaptureFixture[str], path: tuple[str, ...]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main([*path, "--version"])
+    out = capsys.readouterr().out
+    prog = " ".join(("adapters", *path))
+    assert done.value.code == 0
+    assert out == f"{prog} {version('typed-spot-adapters')} (typed-spot-adapters)\n"

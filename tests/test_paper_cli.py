@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import json
+import re
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -11,7 +13,11 @@ import pytest
 from adapters.cli import main
 from adapters.enums import OrderType, Side
 from adapters.paper.engine import BookSnapshot, Engine, MarketSpec, PlaceOrder
-from adapters.paper.ledger import Ledger
+from adapters.paper.ledger import FILL_CSV_COLUMNS, Ledger
+
+
+def _refuse_float(number: str) -> object:
+    raise AssertionError(f"a float in the JSON output: {number}")
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -30,6 +36,15 @@ def test_demo_runs_offline_and_leaves_nothing_behind(
     assert "paper demo summary" in out and "marked to the last mid" in out
     assert "MARKET buy of 0.5 ETH filled 0.5" in out
     assert list(tmp_path.iterdir()) == [], "the demo must not leave files behind"
+    # Quantised to ETH/USD's increments in the session's markets payload (Bitstamp
+    # base_decimals 6, counter_decimals 2): ETH in 6 places, USD figures in 2.
+    eth, usd = re.compile(r"^-?\d+\.\d{6}$"), re.compile(r"^-?\d+\.\d{2}$")
+    rows = [line.split() for line in out.splitlines()]
+    fills = [r for r in rows if len(r) == 7 and r[0] in ("buy", "sell")]
+    assert fills and all(eth.match(r[3]) and all(usd.match(c) for c in r[4:]) for r in fills)
+    balances = {r[0]: r[1:] for r in rows if len(r) == 4 and r[0] in ("ETH", "USD")}
+    assert all(eth.match(c) for c in balances["ETH"]), balances
+    assert all(usd.match(c) for c in balances["USD"]), balances
 
 
 def test_fund_balances_fills_and_reset(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -48,8 +63,19 @@ def test_fund_balances_fills_and_reset(capsys: pytest.CaptureFixture[str], tmp_p
         result = engine.apply(PlaceOrder("BTC/USD", Side.BUY, OrderType.MARKET, D("0.5"), None, 2))
         ledger.record(result, engine.counters)
     code, out, _ = run(capsys, "paper", "balances", "bitstamp")
-    # 10000 - 50 - 0.1 fee
-    assert code == 0 and "9949.9" in out and "BTC" in out
+    # 10000 - 50 - 0.1 fee; BTC in BTC/USD's amount increment (base_decimals 8), USD in the
+    # finest USD price increment (counter_decimals 2) of the shipped markets
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[2:]}
+    assert code == 0
+    assert rows == {
+        "BTC": ["0.50000000", "0.00000000", "0.50000000"],
+        "USD": ["9949.90", "0.00", "9949.90"],
+    }
+    code, out, _ = run(capsys, "paper", "fills", "bitstamp", "--json")
+    (fill,) = json.loads(out, parse_float=_refuse_float)
+    assert code == 0 and list(fill) == list(FILL_CSV_COLUMNS)
+    assert (D(fill["price"]), D(fill["amount"]), D(fill["fee"])) == (D("100"), D("0.5"), D("0.1"))
+    assert (fill["side"], fill["liquidity"], fill["fee_currency"]) == ("buy", "taker", "USD")
     target = tmp_path / "fills.csv"
     code, out, _ = run(capsys, "paper", "fills", "bitstamp", "--csv", str(target))
     assert code == 0 and "wrote 1 fills" in out
