@@ -34,14 +34,15 @@ def test_demo_runs_offline_and_leaves_nothing_behind(
     code, out, err = run(capsys, "paper", "demo", "--quiet")
     assert code == 0, err
     assert "paper demo summary" in out and "marked to the last mid" in out
-    assert "MARKET buy of 0.5 ETH filled 0.5" in out
+    assert "MARKET buy of 0.500000 ETH filled 0.500000" in out
     assert list(tmp_path.iterdir()) == [], "the demo must not leave files behind"
     # Quantised to ETH/USD's increments in the session's markets payload (Bitstamp
     # base_decimals 6, counter_decimals 2): ETH in 6 places, USD figures in 2.
     eth, usd = re.compile(r"^-?\d+\.\d{6}$"), re.compile(r"^-?\d+\.\d{2}$")
     rows = [line.split() for line in out.splitlines()]
-    fills = [r for r in rows if len(r) == 7 and r[0] in ("buy", "sell")]
-    assert fills and all(eth.match(r[3]) and all(usd.match(c) for c in r[4:]) for r in fills)
+    # the report's side table: side, fills, ETH, avg price, USD; each column in one format
+    sides = [r for r in rows if len(r) == 5 and r[0] in ("buy", "sell")]
+    assert len(sides) == 2 and all(eth.match(r[2]) and usd.match(r[4]) for r in sides), sides
     balances = {r[0]: r[1:] for r in rows if len(r) == 4 and r[0] in ("ETH", "USD")}
     assert all(eth.match(c) for c in balances["ETH"]), balances
     assert all(usd.match(c) for c in balances["USD"]), balances

@@ -124,8 +124,8 @@ def test_report_command_text_json_and_plot(
     assert code == 0
     assert "ETH/USD: 5 fills (ledger fills #1 to #5)" in out
     assert "realised    +12.50" in out and "net         +10.39" in out
-    assert "buy   3      2.5  103.0000   257.50" in out  # 257.5 / 2.5
-    assert "maker  3      3    1.2000" in out and "taker  2      2    0.9100" in out
+    assert "buy       3  2.5   103.0000  257.50" in out  # 257.5 / 2.5; numbers right-aligned
+    assert "maker      3  3.0    1.2000" in out and "taker      2  2.0    0.9100" in out
     assert "max drawdown 18.05 USD: equity from 28.44" in out
     code, out, _ = run(capsys, *base, "--json", "--since-seq", "4", "--mark", "100")
     doc = json.loads(out)  # exactly one JSON document

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from ..console import render_table
+from ..console import column_places, fmt_number, render_table
 from .records import plain
 from .report import PaperReport
 
@@ -22,7 +22,8 @@ def render_report(report: PaperReport) -> str:
     """The report as text: fills by side, fees by role, PnL and the maximum drawdown.
 
     Quote amounts are shown to the decimals of the fills' price grid (at least 2), fees and
-    averages to two more; base amounts and prices exactly.
+    averages to two more; base amounts all with the places the finest of them needs (so
+    the column lines up), prices exactly.
     """
     if not report.fills:
         return "no fills" + (f" for {report.symbol}" if report.symbol else "")
@@ -37,6 +38,13 @@ def render_report(report: PaperReport) -> str:
         return "-" if value is None else format(value.quantize(fine_step), "f")
 
     total_amount = report.maker.amount + report.taker.amount
+    amount_places = column_places(
+        [report.buys.amount, report.sells.amount, report.maker.amount, report.taker.amount]
+    )
+
+    def amount(value: Decimal) -> str:
+        return fmt_number(value, amount_places)
+
     lines = [
         f"{report.symbol}: {report.fills} fills (ledger fills #{report.first_seq} to "
         f"#{report.last_seq})",
@@ -44,7 +52,7 @@ def render_report(report: PaperReport) -> str:
         render_table(
             ["side", "fills", base, "avg price", quote],
             [
-                [name, s.fills, plain(s.amount), fine(s.average), money(s.cost)]
+                [name, s.fills, amount(s.amount), fine(s.average), money(s.cost)]
                 for name, s in (("buy", report.buys), ("sell", report.sells))
             ],
         ),
@@ -52,10 +60,10 @@ def render_report(report: PaperReport) -> str:
         render_table(
             ["role", "fills", base, f"fees {quote}"],
             [
-                [name, r.fills, plain(r.amount), fine(r.fees)]
+                [name, r.fills, amount(r.amount), fine(r.fees)]
                 for name, r in (("maker", report.maker), ("taker", report.taker))
             ]
-            + [["total", report.fills, plain(total_amount), fine(report.fees)]],
+            + [["total", report.fills, amount(total_amount), fine(report.fees)]],
         ),
         "",
     ]
