@@ -222,9 +222,13 @@ def _connections_drop_to(server: ReplayServer, ex: SyncExchange, count: int) -> 
 
 def test_a_stream_dropped_after_a_break_is_closed_when_collected() -> None:
     with _book_venue() as (ex, server):
-        for _book in ex.watch_order_book("ETH/USDT", 5, timeout=5):
+        # Held by a name while the connection is checked: CPython would otherwise release
+        # the iterator at the break itself, and the close could race the check.
+        stream = ex.watch_order_book("ETH/USDT", 5, timeout=5)
+        for _book in stream:
             break
         assert server.active_connections == 1
+        del stream
         gc.collect()
         # The last subscription on the connection ended: the adapter closes the connection.
         assert _connections_drop_to(server, ex, 0)
