@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from decimal import Decimal
 
 from dotenv import load_dotenv
 
 from adapters import AdapterError, supported_exchanges
+from adapters.console import MarketFormat
 from adapters.sync import open_exchange
 
 
@@ -36,10 +36,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ticker.py: error: {exc}", file=sys.stderr)
         return 1
 
-    def price(value: Decimal | None) -> str:
-        return "-" if value is None else str(market.quantize_price(value))
-
-    print(f"{ex.id} {market.symbol}: bid {price(t.bid)}  ask {price(t.ask)}  last {price(t.last)}")
+    # The command line's number rules: the market's price increment, widened for a price
+    # off its grid rather than rounding it away.
+    fmt = MarketFormat.of(market).fitted(prices=[t.bid, t.ask, t.last])
+    bid, ask, last = (fmt.price(v) for v in (t.bid, t.ask, t.last))
+    print(f"{ex.id} {market.symbol}: bid {bid}  ask {ask}  last {last}")
     return 0
 
 
