@@ -11,7 +11,7 @@ pass through to ccxt unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -52,7 +52,7 @@ UNIFIED_PARAMS: Mapping[str, ParamRole] = {
         [
             "triggerPrice", "stopPrice", "stopLossPrice", "takeProfitPrice", "stopLoss",
             "takeProfit", "trailingAmount", "trailingPercent", "trailingTriggerPrice",
-            "reduceOnly", "marginMode", "leverage", "cost", "hedged",
+            "reduceOnly", "marginMode", "leverage", "cost", "hedged", "quoteOrderQty",
         ],
         ParamRole.REFUSED,
     ),
@@ -60,6 +60,15 @@ UNIFIED_PARAMS: Mapping[str, ParamRole] = {
 
 #: Params that would replace an argument of the call itself.
 _ARGUMENTS = ("symbol", "type", "side", "amount", "price")
+
+
+def _spelling(key: str) -> str:
+    """The key without case, ``_`` or ``-``: ``post_only``, ``PostOnly`` and ``postOnly`` are
+    one param here. A venue or ccxt may read another spelling than the one listed (ccxt
+    4.5.70's BitMart reads ``trigger_price`` beside ``triggerPrice``), so a governed param is
+    recognised in every spelling, never passed through in one the table does not know."""
+    return key.replace("_", "").replace("-", "").lower()
+
 
 _TRUE = (True, 1, "true", "True", "TRUE")
 _FALSE = (False, 0, None, "false", "False", "FALSE")
@@ -75,25 +84,31 @@ def order_request_from_ccxt(
     params: Mapping[str, Any] | None = None,
     *,
     venue_params: Mapping[str, ParamRole] | None = None,
+    new_client_order_id: Callable[[], str] | None = None,
 ) -> tuple[OrderRequest, dict[str, Any]]:
     """The :class:`OrderRequest` for a ccxt-shaped call, and the params left to pass through.
 
     ``type`` is ccxt's (``"limit"``, ``"market"``; ``"limit_maker"`` is accepted too).
     ``amount`` and ``price`` may be floats, as ccxt users write them: a float is read
     through its shortest ``repr`` (``0.1`` is ``Decimal("0.1")``), as ccxt itself does.
-    ``venue_params`` names the venue's own order params and their roles.
+    ``venue_params`` names the venue's own order params and their roles; a governed param
+    is recognised in any case and with or without ``_``/``-`` (``post_only``, ``Type``).
+    ``new_client_order_id`` makes the id when the params give none (the exchange's, which
+    carries its ``client_order_id_prefix``); the request holds it before anything is sent.
 
     Raises :class:`UnsupportedOrderType` for a param that would make an order the table
     does not list, and :class:`InvalidOrderRequest` for anything else wrong; nothing is sent.
     """
     rest = dict(params or {})
-    roles = {**UNIFIED_PARAMS, **(venue_params or {})}
+    roles = {_spelling(k): r for k, r in {**UNIFIED_PARAMS, **(venue_params or {})}.items()}
+    arguments = {_spelling(k): k for k in _ARGUMENTS}
     for key in rest:
         if not isinstance(key, str):
             raise InvalidOrderRequest(f"params keys must be strings, got {key!r}")
-        if key in _ARGUMENTS:
+        if _spelling(key) in arguments:
+            name = arguments[_spelling(key)]
             raise InvalidOrderRequest(
-                f"params[{key!r}] would replace the {key} argument; pass it as the argument"
+                f"params[{key!r}] would replace the {name} argument; pass it as the argument"
             )
     try:
         order_type = OrderType.parse(type)
@@ -102,9 +117,9 @@ def order_request_from_ccxt(
 
     post_only = False
     client_ids: dict[str, str] = {}
-    for key in [k for k in rest if k in roles]:
+    for key in [k for k in rest if _spelling(k) in roles]:
         value = rest.pop(key)
-        role = roles[key]
+        role = roles[_spelling(key)]
         if role is ParamRole.WIRE_FIELD:
             raise InvalidOrderRequest(
                 f"{exchange}: params[{key!r}] is filled from the call's arguments (symbol, "
@@ -119,8 +134,8 @@ def order_request_from_ccxt(
             post_only = _flag(key, value) or post_only
         elif value is not None:
             client_ids[key] = str(value)
-    if "timeInForce" in rest:
-        post_only = _time_in_force(exchange, order_type, rest.pop("timeInForce")) or post_only
+    for key in [k for k in rest if _spelling(k) == "timeinforce"]:
+        post_only = _time_in_force(exchange, order_type, rest.pop(key)) or post_only
 
     if post_only:
         if order_type is OrderType.MARKET:
@@ -131,6 +146,9 @@ def order_request_from_ccxt(
         order_type = OrderType.LIMIT_MAKER
     if len(set(client_ids.values())) > 1:
         raise InvalidOrderRequest(f"params give two different client order ids: {client_ids}")
+    client_order_id = next(iter(client_ids.values()), None)
+    if client_order_id is None and new_client_order_id is not None:
+        client_order_id = new_client_order_id()
 
     request = OrderRequest(
         symbol=symbol,
@@ -138,7 +156,7 @@ def order_request_from_ccxt(
         type=order_type,
         amount=_number("amount", amount),
         price=None if price is None else _number("price", price),
-        client_order_id=next(iter(client_ids.values()), None),
+        client_order_id=client_order_id,
     )
     return request, rest
 
@@ -148,6 +166,7 @@ def create_order_args(
     args: tuple[Any, ...],
     kwargs: Mapping[str, Any],
     venue_params: Mapping[str, ParamRole] | None = None,
+    new_client_order_id: Callable[[], str] | None = None,
 ) -> tuple[OrderRequest, dict[str, Any]]:
     """The request and pass-through params of a ``create_order`` call in either shape:
     ``create_order(request)`` or ccxt's ``create_order(symbol, type, side, amount, price=None,
@@ -160,7 +179,7 @@ def create_order_args(
             f"price=None, params=None), got {type(args[0]).__name__}"
         )
     if set(kwargs) == {"request"} and not args:
-        return create_order_args(exchange, (kwargs["request"],), {}, venue_params)
+        return create_order_args(exchange, (kwargs["request"],), {})
 
     def ccxt_shape(
         symbol: str,
@@ -171,8 +190,9 @@ def create_order_args(
         params: Mapping[str, Any] | None = None,
     ) -> tuple[OrderRequest, dict[str, Any]]:
         return order_request_from_ccxt(
-            exchange, symbol, type, side, amount, price, params, venue_params=venue_params
-        )
+            exchange, symbol, type, side, amount, price, params,
+            venue_params=venue_params, new_client_order_id=new_client_order_id,
+        )  # fmt: skip
 
     return ccxt_shape(*args, **kwargs)
 
@@ -191,6 +211,8 @@ def _flag(key: str, value: Any) -> bool:
 
 def _time_in_force(exchange: str, order_type: OrderType, value: Any) -> bool:
     """Whether ``timeInForce`` asks for post-only; refuses what the table does not list."""
+    if value is None:  # ccxt reads an absent time in force the same way
+        return False
     tif = str(value).upper()
     if tif == "PO" and order_type is not OrderType.MARKET:
         return True

@@ -425,7 +425,9 @@ class Exchange(ListCalls):
         order id already exists" is looked up the same way (:class:`OrderRejected` if it
         names a different order). A cancelled call is reconciled by the same id.
         """
-        request, extra = create_order_args(self._caps.id, args, kwargs, self._venue.order_params)
+        request, extra = create_order_args(
+            self._caps.id, args, kwargs, self._venue.order_params, self.new_client_order_id
+        )
         market = await self.validate_order(request)
         # The market's own spelling reaches ccxt ("eth/usd" is sent as ETH/USD).
         request = request.model_copy(update={"symbol": market.symbol})
@@ -591,7 +593,8 @@ class Exchange(ListCalls):
             # "taken", either of which would end the order's story wrongly.
             raise UnreadableAnswer(f"{self._caps.id}: lookup of {client_order_id} "
                                    f"answered about client order id {echoed!r}")  # fmt: skip
-        same = self._parse("order lookup", lambda: _same_order(raw, request))
+        # The venue's own amounts: ccxt reads none from Bitstamp's order_status.
+        same = self._parse("order lookup", lambda: _same_order(venue.read_order(raw), request))
         order = self._parse(
             "order lookup",
             lambda: order_from_ccxt(
@@ -737,11 +740,13 @@ def _outcome_unknown(err: AdapterError) -> bool:
 
 
 def _same_order(raw: Mapping[str, Any], request: OrderRequest) -> bool:
-    """Whether the venue's order under our client order id matches the request (a
-    caller-chosen id may already name an older, different order)."""
-    amount = to_decimal(raw.get("amount"))
+    """Whether the venue's order under our client order id (read by ``Venue.read_order``)
+    matches the request (a caller-chosen id may already name an older, different order)."""
+    amount, price = to_decimal(raw.get("amount")), to_decimal(raw.get("price"))
     return (
         raw.get("symbol") in (None, request.symbol)
         and raw.get("side") in (None, request.side.value)
         and (amount is None or amount == request.amount)
+        # A market order's reported price is what it executed at, not what was asked.
+        and (price is None or not price or request.price is None or price == request.price)
     )

@@ -437,6 +437,44 @@ class OrderSafetyContract:
         assert again.id == first.id and len(venue.orders) == 1
         assert venue.count("create") == 3
 
+    @pytest.mark.faults
+    @pytest.mark.timeout(60)
+    async def test_client_order_id_of_an_order_with_another_amount_is_not_ours(
+        self, exchange_id: str
+    ) -> None:
+        """Same id, side, symbol and price, another amount: a different order. Bitstamp's
+        order_status sends no amount (ccxt reads none); its amount_remaining and fills do."""
+        async with FakeVenue(exchange_id) as venue:
+            ex = venue.exchange()
+            try:
+                first = await ex.create_order(self.limit("0.001", client_order_id="resend43"))
+                with pytest.raises(OrderRejected, match="already belongs to order"):
+                    await ex.create_order(self.limit("0.002", client_order_id="resend43"))
+                venue.fill(first.id)
+                with pytest.raises(OrderRejected, match="already belongs to order"):
+                    await ex.create_order(self.limit("0.003", client_order_id="resend43"))
+            finally:
+                await ex.close()
+        assert [o.id for o in venue.orders] == [first.id]
+
+    @pytest.mark.faults
+    @pytest.mark.timeout(60)
+    async def test_ccxt_shaped_create_on_a_prefixed_exchange_gets_a_prefixed_id(
+        self, exchange_id: str
+    ) -> None:
+        async with FakeVenue(exchange_id) as venue:
+            ex = venue.exchange(client_order_id_prefix="strat9")
+            try:
+                order = await ex.create_order(self.ORDER_SYMBOL, "limit", "buy", 0.001, 20000)
+                with pytest.raises(InvalidOrderRequest, match="lacks this exchange's prefix"):
+                    await ex.create_order(self.ORDER_SYMBOL, "limit", "buy", 0.001, 20000,
+                                          {"clientOrderId": "other1"})  # fmt: skip
+            finally:
+                await ex.close()
+        sent = [r.body.get("client_order_id") for r in venue.requests if r.group == "create"]
+        assert sent == [order.client_order_id]
+        assert order.client_order_id is not None and order.client_order_id.startswith("strat9")
+
     # -- cancel ------------------------------------------------------------------------------------
 
     @pytest.mark.faults

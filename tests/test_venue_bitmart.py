@@ -228,7 +228,12 @@ class TestBitmart(VenueContract):
         },
         # submit_order fields: notional is a market buy by quote amount (not in the table);
         # size is the amount argument.
-        "venue_order_flags": {"notional": UnsupportedOrderType, "size": InvalidOrderRequest},
+        # mode 4 is post-only to ccxt 4.5.70 (bitmart.create_spot_order_request).
+        "venue_order_flags": {
+            "notional": UnsupportedOrderType,
+            "size": InvalidOrderRequest,
+            "mode": UnsupportedOrderType,
+        },
         "errors": {
             "error_balance_not_enough": (_create, InsufficientFunds),  # 50020
             "error_post_only_would_match_high": (_create_maker, OrderRejected),  # 50034

@@ -9,6 +9,7 @@ from adapters import (
     AuthenticationFailed,
     ExchangeUnavailable,
     InsufficientFunds,
+    InvalidOrderRequest,
     OrderNotFound,
     OrderRejected,
     OrderStatus,
@@ -175,9 +176,14 @@ class TestBitstamp(VenueContract):
             "orders": [("1453282316578816", Side.BUY, D("2100.45"), D("0.02035278"))],
         },
         # Bitstamp API v2 buy/sell flags that make orders the table does not list.
-        "venue_order_flags": dict.fromkeys(
-            ["ioc_order", "fok_order", "gtd_order", "daily_order"], UnsupportedOrderType
-        ),
+        "venue_order_flags": {
+            **dict.fromkeys(
+                ["ioc_order", "fok_order", "gtd_order", "daily_order", "IOC_ORDER"],
+                UnsupportedOrderType,
+            ),
+            # The market in the order URL (/api/v2/buy/{pair}/); ccxt lets params replace it.
+            "pair": InvalidOrderRequest,
+        },
         "errors": {
             "error_api_key_not_found": (lambda ex: ex.fetch_balance(), AuthenticationFailed),
             "error_invalid_signature": (lambda ex: ex.fetch_balance(), AuthenticationFailed),

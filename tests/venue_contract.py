@@ -369,12 +369,40 @@ class VenueContract(OrderSafetyContract):
         assert exp["wire_marker"] in body and "postOnly" not in body
 
     @pytest.mark.parametrize(
+        "post_only", [{"post_only": True}, {"PostOnly": "true"}, {"time_in_force": "po"}]
+    )
+    async def test_ccxt_post_only_in_other_spellings_is_limit_maker_on_the_wire(
+        self, ex: Exchange, post_only: dict[str, Any]
+    ) -> None:
+        """ccxt reads only ``postOnly``; another spelling passed through would reach the
+        venue beside a plain limit order, around the table."""
+        exp = self.EXPECT["create_order_limit_maker"]
+        symbol, _, side, amount, price, params = self.ccxt_args("create_order_limit_maker")
+        with replay(self.EXCHANGE, "create_order_limit_maker") as cassette:
+            order = await ex.create_order(symbol, "limit", side, amount, price,
+                                          {**params, **post_only})  # fmt: skip
+            sent = [r for r in cassette.requests if self.ORDER_PATH in r.uri]
+        assert len(sent) == 1 and order.type is OrderType.LIMIT_MAKER
+        body = sent[0].body.decode() if isinstance(sent[0].body, bytes) else sent[0].body
+        assert exp["wire_marker"] in body and next(iter(post_only)) not in body
+
+    @pytest.mark.parametrize(
         ("params", "error"),
         [
             ({"timeInForce": "IOC"}, UnsupportedOrderType),
             ({"timeInForce": "FOK"}, UnsupportedOrderType),
             ({"triggerPrice": 40}, UnsupportedOrderType),
+            # Other spellings of governed params (ccxt 4.5.70's BitMart reads trigger_price).
+            ({"trigger_price": 40}, UnsupportedOrderType),
+            ({"stopPrice": 40}, UnsupportedOrderType),
+            ({"time_in_force": "IOC"}, UnsupportedOrderType),
+            ({"TimeInForce": "fok"}, UnsupportedOrderType),
+            ({"cost": 10}, UnsupportedOrderType),
+            ({"quoteOrderQty": 10}, UnsupportedOrderType),
             ({"type": "market"}, InvalidOrderRequest),
+            ({"Type": "market"}, InvalidOrderRequest),
+            ({"SIDE": "sell"}, InvalidOrderRequest),
+            ({"Amount": "5"}, InvalidOrderRequest),
             ({"postOnly": "sometimes"}, InvalidOrderRequest),
         ],
     )

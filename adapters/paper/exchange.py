@@ -461,7 +461,9 @@ class PaperExchange:
         LIMIT_MAKER that would cross (the rejected order is kept in the ledger).
         """
         self._check_usable()
-        request, _ = create_order_args(self.id, args, kwargs, self._venue.order_params)
+        request, _ = create_order_args(
+            self.id, args, kwargs, self._venue.order_params, self._market_data.new_client_order_id
+        )
         market = await self.validate_order(request)
         # The market's own spelling from here on ("eth/usd" is ETH/USD).
         request = request.model_copy(update={"symbol": market.symbol})

@@ -97,9 +97,12 @@ class BitmartVenue(Venue):
     #: BitMart POST /spot/v2/submit_order fields that ccxt 4.5.70 forwards from params
     #: (https://developer-pro.bitmart.com/en/spot/#new-order-v2-signed): ``notional`` is a
     #: market buy by quote amount, which the table does not list; ``size`` is the amount.
+    #: ccxt 4.5.70 reads ``mode`` 4 as post-only (``bitmart.create_spot_order_request``), a
+    #: futures field that has no place in a spot order.
     order_params: ClassVar[dict[str, ParamRole]] = {
         "client_order_id": ParamRole.CLIENT_ORDER_ID,
         "notional": ParamRole.REFUSED,
+        "mode": ParamRole.REFUSED,
         "size": ParamRole.WIRE_FIELD,
     }
 

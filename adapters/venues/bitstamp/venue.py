@@ -100,9 +100,11 @@ class BitstampVenue(Venue):
     candles_by_polling: ClassVar[bool] = True
     #: Bitstamp API v2 buy/sell order flags (https://www.bitstamp.net/api/#tag/Orders):
     #: maker-or-cancel is LIMIT_MAKER; the time-in-force flags make orders the table lacks.
+    #: ``pair`` is the market in the order URL (ccxt 4.5.70 lets a ``pair`` param replace it).
     order_params: ClassVar[dict[str, ParamRole]] = {
         "moc_order": ParamRole.POST_ONLY,
         "client_order_id": ParamRole.CLIENT_ORDER_ID,
+        "pair": ParamRole.WIRE_FIELD,
         **dict.fromkeys(
             ["ioc_order", "fok_order", "gtd_order", "daily_order", "expire_time", "limit_price"],
             ParamRole.REFUSED,
