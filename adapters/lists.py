@@ -145,16 +145,18 @@ class ListCalls:
         """Cancel every open order in ``symbol`` (``None``, said explicitly: in every market).
 
         Returns the orders the venue reports cancelled: Bitstamp lists them; BitMart's answer
-        names none (``{"code": 1000, "data": {}}``), so there the list is empty. Transient
-        failures are retried (cancelling twice is harmless).
+        names none (``{"code": 1000, "data": {}}``), so there the list is empty. A venue
+        answer that says not every order was cancelled (Bitstamp ``success: false``) raises
+        :class:`~adapters.errors.ExchangeError`. Transient failures are retried (cancelling
+        twice is harmless).
         """
         self._caps.require_method(Method.CANCEL_ALL_ORDERS)
         self.require_credentials()
         if symbol is not None:
             symbol = (await self.market(symbol)).symbol
-        client, kw = self._client, params_dict(params)
+        client, venue, kw = self._client, self._venue, params_dict(params)
         raw = await self.retry.run(
-            lambda: self._once(lambda: client.cancel_all_orders(symbol, kw)),
+            lambda: self._once(lambda: venue.cancel_all_orders(client, symbol, kw)),
             what=f"{self._caps.id} cancel_all_orders {symbol or '(all markets)'}",
         )
         cancelled = partial(

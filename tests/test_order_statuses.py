@@ -21,7 +21,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters import Order, OrderStatus, UnknownOrderStatus, UnreadableAnswer
+from adapters import ExchangeError, Order, OrderStatus, UnknownOrderStatus, UnreadableAnswer
 from adapters.exchange import Exchange, order_from_ccxt
 from adapters.venues.bitmart.venue import ORDER_STATUSES as BITMART_STATUSES
 from adapters.venues.bitstamp.venue import ORDER_STATUSES as BITSTAMP_STATUSES
@@ -334,3 +334,24 @@ async def test_bitmart_amounts(
     assert (order.amount, order.filled, order.cost) == (amount, done, notional)
     assert order.average == (Decimal(price) if filled else None)
     check_invariants(order)
+
+
+CANCEL_ALL = json.loads(
+    (Path(__file__).parent / "data" / "bitstamp_cancel_all_orders.json").read_text()
+)
+
+
+async def test_bitstamp_cancel_all_reads_the_answers_success(make_exchange: Make) -> None:
+    """ccxt 4.5.70 drops ``success``; a ``false`` (some orders were not cancelled) read as a
+    plain list would tell the caller that nothing is left open."""
+    path = "/api/v2/cancel_all_orders/btcusd/"
+    ex = make_exchange("bitstamp")
+    answer(ex, path, CANCEL_ALL["complete"]["payload"])
+    (done,) = await ex.cancel_all_orders("BTC/USD")
+    assert (done.id, done.status, done.amount) == ("1453282316578816", OrderStatus.CANCELED,
+                                                  Decimal("0.02035278"))  # fmt: skip
+    asked = answer(ex, path, CANCEL_ALL["not_all"]["payload"])
+    with pytest.raises(ExchangeError, match="not every order was cancelled") as info:
+        await ex.cancel_all_orders("BTC/USD")
+    assert "1453282316578816" in str(info.value)
+    assert asked == [path]  # a refusal is not retried: the venue answered

@@ -207,6 +207,14 @@ class Venue:
         when the venue definitely says it has none. Raises ccxt's errors otherwise."""
         raise NotImplementedError
 
+    async def cancel_all_orders(
+        self, client: Any, symbol: str | None, params: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """ccxt's ``cancel_all_orders``: the orders the venue reports cancelled. A venue whose
+        answer can also say "not every order was cancelled" overrides this to raise then."""
+        orders: list[dict[str, Any]] = await client.cancel_all_orders(symbol, params)
+        return orders
+
     def says_not_found(self, exc: BaseException) -> bool:
         """True when ``exc`` (a ccxt error) is the venue's definite "no such order"."""
         payload = venue_payload(str(exc))

@@ -17,6 +17,7 @@ from ...errors import (
     AdapterError,
     AuthenticationFailed,
     ClockSkew,
+    ExchangeError,
     InsufficientFunds,
     OrderNotFound,
     OrderRejected,
@@ -262,6 +263,33 @@ class BitstampVenue(Venue):
             raise
         order: dict[str, Any] = client.parse_order(answer, market)
         return order
+
+    async def cancel_all_orders(
+        self, client: Any, symbol: str | None, params: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """``POST /api/v2/cancel_all_orders/`` (or ``.../{pair}/``), as ccxt 4.5.70 sends it,
+        but reading the answer's ``success``: "true if all orders were successfully canceled
+        and false otherwise" (Bitstamp API v2, cancel all orders). ccxt drops it and returns
+        the cancelled ones, which reads as if nothing were left open; here a ``false``
+        raises :class:`ExchangeError` naming the orders that were cancelled."""
+        market = None if symbol is None else client.market(symbol)
+        if market is None:
+            answer = await client.privatePostCancelAllOrders(dict(params))
+        else:
+            answer = await client.privatePostCancelAllOrdersPair({"pair": market["id"], **params})
+        if not isinstance(answer, Mapping):
+            import ccxt
+
+            raise ccxt.BadResponse(f"bitstamp cancel_all_orders: unexpected answer {answer!r:.80}")
+        orders: list[dict[str, Any]] = client.parse_orders(answer.get("canceled") or [], market)
+        if answer.get("success") in (False, "false", "False"):
+            ids = ", ".join(str(o.get("id")) for o in orders) or "none"
+            raise ExchangeError(
+                f"bitstamp: cancel_all_orders {symbol or '(all markets)'} answered success="
+                f"false: not every order was cancelled (cancelled: {ids}); check "
+                "fetch_open_orders and cancel what is left"
+            )
+        return orders
 
     async def resync_clock(self, client: Any) -> int | None:
         """Offset from the ``Date`` header of the venue's last answer (Bitstamp has no time
