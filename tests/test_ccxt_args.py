@@ -117,3 +117,31 @@ def test_bad_arguments_are_invalid_requests(args: tuple[Any, ...], match: str) -
 def test_a_post_only_flag_must_be_a_boolean() -> None:
     with pytest.raises(InvalidOrderRequest, match="true or false"):
         make("BTC/USD", "limit", "buy", "0.001", "20000", params={"postOnly": "yes"})
+
+
+@pytest.mark.parametrize(
+    "params", [{"post_only": True}, {"PostOnly": 1}, {"MOC_ORDER": "true"}, {"time-in-force": "PO"}]
+)
+def test_post_only_in_any_spelling_is_limit_maker(params: dict[str, Any]) -> None:
+    request, rest = make("BTC/USD", "limit", "buy", "0.001", "20000", params=params)
+    assert request.type is OrderType.LIMIT_MAKER and rest == {}
+
+
+def test_an_absent_time_in_force_changes_nothing() -> None:
+    # ccxt callers pass {"timeInForce": None} for "the default"; ccxt reads it so too.
+    request, rest = make("BTC/USD", "limit", "buy", "0.001", "20000", params={"timeInForce": None})
+    assert request.type is OrderType.LIMIT and rest == {}
+
+
+def test_client_order_id_comes_from_the_exchange_when_params_give_none() -> None:
+    def fresh() -> str:
+        return "bot1fresh"
+
+    made, _ = order_request_from_ccxt(
+        "bitstamp", "BTC/USD", "limit", "buy", "0.001", "20000", new_client_order_id=fresh
+    )
+    given, _ = order_request_from_ccxt(
+        "bitstamp", "BTC/USD", "limit", "buy", "0.001", "20000", {"clientOrderId": "bot1mine"},
+        new_client_order_id=fresh,
+    )  # fmt: skip
+    assert (made.client_order_id, given.client_order_id) == ("bot1fresh", "bot1mine")
