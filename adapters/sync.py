@@ -350,6 +350,10 @@ class SyncExchange:
         """This exchange's connector card."""
         return self._ex.capabilities()
 
+    def new_client_order_id(self) -> str:
+        """A fresh client order id carrying the exchange's ``client_order_id_prefix``."""
+        return self._ex.new_client_order_id()
+
     # -- markets and public data -------------------------------------------------------------
 
     def load_markets(self, reload: bool = False) -> dict[str, Market]:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from adapters import (
+    OrderRequest,
     OrderStatus,
     OrderType,
     Side,
@@ -108,3 +109,23 @@ async def test_tickers_on_a_recorded_session_are_its_market(bitstamp: PaperExcha
     assert list(tickers) == ["ETH/USD"]
     assert (tickers["ETH/USD"].bid, tickers["ETH/USD"].ask) == (one.bid, one.ask)
     assert list(await bitstamp.fetch_tickers(["ETH/USD"])) == ["ETH/USD"]
+
+
+async def test_paper_with_a_client_order_id_prefix_tags_every_create() -> None:
+    ex = open_exchange(
+        "bitstamp_paper_trade", source=DEMO_SESSION, ledger=":memory:",
+        initial_balances={"USD": "10000"}, config=FAST, client_order_id_prefix="bot3",
+    )  # fmt: skip
+    assert isinstance(ex, PaperExchange)
+    try:
+        ccxt_shaped = await ex.create_order("ETH/USD", "limit", "buy", 0.1, 2000)
+        held = ex.new_client_order_id()
+        typed = await ex.create_order(
+            OrderRequest(symbol="ETH/USD", side="buy", type="limit", amount="0.1",
+                         price="2000", client_order_id=held)
+        )  # fmt: skip
+    finally:
+        await ex.close()
+    assert ccxt_shaped.client_order_id is not None
+    assert ccxt_shaped.client_order_id.startswith("bot3")
+    assert held.startswith("bot3") and typed.client_order_id == held

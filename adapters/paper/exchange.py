@@ -254,6 +254,10 @@ class PaperExchange:
         """This exchange's connector card (the paper one)."""
         return self._market_data.capabilities()
 
+    def new_client_order_id(self) -> str:
+        """A fresh client order id carrying the ``client_order_id_prefix`` (as live)."""
+        return self._market_data.new_client_order_id()
+
     @property
     def engine(self) -> Engine:
         """The matching engine (for inspection; trade through the exchange's methods)."""
@@ -462,7 +466,7 @@ class PaperExchange:
         """
         self._check_usable()
         request, _ = create_order_args(
-            self.id, args, kwargs, self._venue.order_params, self._market_data.new_client_order_id
+            self.id, args, kwargs, self._venue.order_params, self.new_client_order_id
         )
         market = await self.validate_order(request)
         # The market's own spelling from here on ("eth/usd" is ETH/USD).
