@@ -593,7 +593,6 @@ class Exchange(ListCalls):
             # "taken", either of which would end the order's story wrongly.
             raise UnreadableAnswer(f"{self._caps.id}: lookup of {client_order_id} "
                                    f"answered about client order id {echoed!r}")  # fmt: skip
-        # The venue's own amounts: ccxt reads none from Bitstamp's order_status.
         same = self._parse("order lookup", lambda: _same_order(venue.read_order(raw), request))
         order = self._parse(
             "order lookup",
@@ -740,13 +739,12 @@ def _outcome_unknown(err: AdapterError) -> bool:
 
 
 def _same_order(raw: Mapping[str, Any], request: OrderRequest) -> bool:
-    """Whether the venue's order under our client order id (read by ``Venue.read_order``)
-    matches the request (a caller-chosen id may already name an older, different order)."""
+    """Whether the venue's order (``raw``, read by ``Venue.read_order``) under our client
+    order id matches the request: a caller-chosen id may name an older, different order."""
     amount, price = to_decimal(raw.get("amount")), to_decimal(raw.get("price"))
     return (
         raw.get("symbol") in (None, request.symbol)
         and raw.get("side") in (None, request.side.value)
         and (amount is None or amount == request.amount)
-        # A market order's reported price is what it executed at, not what was asked.
-        and (price is None or not price or request.price is None or price == request.price)
+        and (not price or request.price in (None, price))  # a market order's: its fills'
     )
