@@ -462,12 +462,10 @@ class PaperExchange:
         Raises what live raises before sending (:class:`UnsupportedOrderType`,
         :class:`UnknownSymbol`, :class:`InvalidOrderRequest`), :class:`InsufficientFunds`
         when the account cannot fund it (nothing changes), and :class:`OrderRejected` for a
-        LIMIT_MAKER that would cross (the rejected order is kept in the ledger).
-        """
+        LIMIT_MAKER that would cross (the rejected order is kept in the ledger)."""
         self._check_usable()
-        request, _ = create_order_args(
-            self.id, args, kwargs, self._venue.order_params, self.new_client_order_id
-        )
+        venue_params, new_id = self._venue.order_params, self.new_client_order_id
+        request, _ = create_order_args(self.id, args, kwargs, venue_params, new_id)
         market = await self.validate_order(request)
         # The market's own spelling from here on ("eth/usd" is ETH/USD).
         request = request.model_copy(update={"symbol": market.symbol})
