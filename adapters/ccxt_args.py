@@ -24,6 +24,7 @@ __all__ = [
     "UNIFIED_PARAMS",
     "ParamRole",
     "book_depth",
+    "cancel_params",
     "create_order_args",
     "order_request_from_ccxt",
     "params_dict",
@@ -237,6 +238,27 @@ def _number(field: str, value: Decimal | float | int | str) -> Decimal | str:
     if isinstance(value, int):
         return Decimal(value)
     return value
+
+
+#: Params with which ccxt 4.5.70 would cancel another order than the one named: Bitstamp's
+#: ``id`` replaces the order id in the body, BitMart's ``clientOrderId`` /
+#: ``client_order_id`` cancels by client id instead of the order id; a market param moves it.
+_CANCEL_TARGETS = frozenset(
+    _spelling(k) for k in ("id", "orderId", "clientOrderId", "symbol", "pair")
+)
+
+
+def cancel_params(exchange: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``params`` for ``cancel_order``, refused (:class:`InvalidOrderRequest`, nothing sent)
+    when one would make the venue cancel another order than the call's ``order_id``."""
+    extra = params_dict(params)
+    for key in extra:
+        if isinstance(key, str) and _spelling(key) in _CANCEL_TARGETS:
+            raise InvalidOrderRequest(
+                f"{exchange}: params[{key!r}] would cancel another order than the order_id "
+                "argument names; pass the order's id as the argument (nothing sent)"
+            )
+    return extra
 
 
 def params_dict(params: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from typing import Any, TypeVar, overload
 
 from . import streams
 from .capabilities import Capabilities, capabilities
-from .ccxt_args import book_depth, create_order_args, params_dict
+from .ccxt_args import book_depth, cancel_params, create_order_args, params_dict
 from .convert import (
     candle_from_ccxt,
     checked_balances,
@@ -645,9 +645,9 @@ class Exchange(ListCalls):
         returned in that final state; the venue's error is raised only if the order cannot
         be found or is not final.
         """
+        extra = cancel_params(self._caps.id, params)
         self.require_credentials()
-        symbol = (await self.market(symbol)).symbol
-        client, extra = self._client, params_dict(params)
+        symbol, client = (await self.market(symbol)).symbol, self._client
         try:
             raw = await self.retry.run(
                 lambda: self._once(lambda: client.cancel_order(order_id, symbol, extra)),

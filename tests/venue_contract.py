@@ -323,6 +323,22 @@ class VenueContract(OrderSafetyContract):
         assert order.id == exp["id"]
         assert order.status is OrderStatus.CANCELED
 
+    @pytest.mark.parametrize(
+        "params",
+        [{"id": "1"}, {"order_id": "1"}, {"clientOrderId": "abc1"}, {"client_order_id": "abc1"},
+         {"symbol": "ETH/USD"}],
+    )  # fmt: skip
+    async def test_cancel_params_cannot_name_another_order(
+        self, ex: Exchange, params: dict[str, Any]
+    ) -> None:
+        """ccxt 4.5.70 lets Bitstamp's ``id`` replace the order id and BitMart's
+        ``clientOrderId`` cancel by client id: the order cancelled would not be the one named."""
+        exp = self.EXPECT["cancel_order"]
+        with replay(self.EXCHANGE, "cancel_order") as cassette:
+            with pytest.raises(InvalidOrderRequest, match="another order"):
+                await ex.cancel_order(exp["id"], exp["symbol"], params)
+            assert cassette.play_count == 0
+
     async def test_cancel_all_orders(self, ex: Exchange) -> None:
         exp = self.EXPECT["cancel_all_orders"]
         with replay(self.EXCHANGE, "cancel_all_orders") as cassette:
