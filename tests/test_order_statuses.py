@@ -355,3 +355,30 @@ async def test_bitstamp_cancel_all_reads_the_answers_success(make_exchange: Make
         await ex.cancel_all_orders("BTC/USD")
     assert "1453282316578816" in str(info.value)
     assert asked == [path]  # a refusal is not retried: the venue answered
+
+
+async def test_bitmart_cancel_refused_as_not_revocable_returns_the_final_order(
+    make_exchange: Make,
+) -> None:
+    """BitMart 50036 "Cancel failed, order is not revocable status" (code and message from
+    ccxt 4.5.70's BitMart exception table): the order is final, so the cancel answers with
+    it, as for "already cancelled" / "already completed"."""
+    ex = make_exchange("bitmart")
+    (filled,) = [c for c in DATA["bitmart"]["rest"] if c["name"] == "v4 state filled (docs)"]
+    asked = answer(ex, PATHS[("bitmart", "fetch_order")], filled["payload"])
+    answered = ex.client.fetch
+
+    async def fetch(url: str, method: str = "GET", headers: Any = None, body: Any = None) -> Any:
+        if urlsplit(url).path == "/spot/v3/cancel_order":
+            asked.append("/spot/v3/cancel_order")
+            refusal = {"message": "Cancel failed, order is not revocable status",
+                       "code": 50036, "trace": "t", "data": {}}  # fmt: skip
+            ex.client.handle_errors(
+                400, "Bad Request", url, method, {}, json.dumps(refusal), refusal, None, None
+            )
+        return await answered(url, method, headers, body)
+
+    ex.client.fetch = fetch
+    order = await ex.cancel_order(filled["id"], filled["symbol"])
+    assert (order.id, order.status) == (filled["id"], OrderStatus.FILLED)
+    assert asked[-2:] == ["/spot/v3/cancel_order", PATHS[("bitmart", "fetch_order")]]

@@ -83,6 +83,9 @@ class BitmartVenue(Venue):
         "50032": OrderNotFound,
         "50034": OrderRejected,  # post-only / IOC: price high, no matching depth
         "50035": OrderRejected,  # post-only / IOC: price low, no matching depth
+        # "Cancel failed, order is not revocable status": a cancel refused because the order
+        # is final (ccxt 4.5.70's table says ExchangeError); cancel_order then fetches it.
+        "50036": OrderRejected,
         "51011": OrderRejected,  # below minimum notional
         "53001": AuthenticationFailed,  # KYC country restricted
         "70003": ExchangeUnavailable,  # "net error, please try later"
