@@ -32,6 +32,7 @@ __all__ = [
     "OrderReader",
     "balances_from_ccxt",
     "candle_from_ccxt",
+    "check_client_order_id_echo",
     "checked_balances",
     "fill_from_ccxt",
     "market_from_ccxt",
@@ -275,6 +276,16 @@ def order_from_ccxt(
         last_update_timestamp=o.get("lastUpdateTimestamp"),
         info=o.get("info"),
     )
+
+
+def check_client_order_id_echo(exchange_id: str, raw: Mapping[str, Any], wanted: str) -> None:
+    """Raise :class:`UnreadableAnswer` when the venue's answer to a lookup by client order id
+    is about another client order id: never read as the order asked for (or as "taken")."""
+    echoed = raw.get("clientOrderId")
+    if echoed not in (None, "", wanted):
+        raise UnreadableAnswer(
+            f"{exchange_id}: lookup of client order id {wanted} answered about {echoed!r}"
+        )
 
 
 def _ccxt_status(status: Any, default: OrderStatus | None) -> OrderStatus:

@@ -25,6 +25,7 @@ from .capabilities import Capabilities, capabilities
 from .ccxt_args import book_depth, cancel_params, create_order_args, params_dict
 from .convert import (
     candle_from_ccxt,
+    check_client_order_id_echo,
     checked_balances,
     market_from_ccxt,
     order_from_ccxt,
@@ -587,12 +588,7 @@ class Exchange(ListCalls):
         )
         if raw is None:
             return None
-        echoed = raw.get("clientOrderId")
-        if echoed not in (None, "", client_order_id):
-            # An answer about another order is no answer: never read it as ours or as
-            # "taken", either of which would end the order's story wrongly.
-            raise UnreadableAnswer(f"{self._caps.id}: lookup of {client_order_id} "
-                                   f"answered about client order id {echoed!r}")  # fmt: skip
+        check_client_order_id_echo(self._caps.id, raw, client_order_id)
         same = self._parse("order lookup", lambda: _same_order(venue.read_order(raw), request))
         order = self._parse(
             "order lookup",
@@ -626,6 +622,7 @@ class Exchange(ListCalls):
             raise OrderNotFound(
                 f"{self._caps.id} has no order with client order id {client_order_id!r}"
             )
+        check_client_order_id_echo(self._caps.id, raw, client_order_id)
         return self._parse(
             "fetch_order_by_client_id",
             lambda: order_from_ccxt(

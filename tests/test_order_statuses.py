@@ -382,3 +382,18 @@ async def test_bitmart_cancel_refused_as_not_revocable_returns_the_final_order(
     order = await ex.cancel_order(filled["id"], filled["symbol"])
     assert (order.id, order.status) == (filled["id"], OrderStatus.FILLED)
     assert asked[-2:] == ["/spot/v3/cancel_order", PATHS[("bitmart", "fetch_order")]]
+
+
+async def test_reconciling_by_client_id_never_returns_another_clients_order(
+    make_exchange: Make,
+) -> None:
+    """The reconciliation read after an unknown outcome checks the echoed client order id,
+    as the create's own lookup does: an order under another id is not the one asked for."""
+    ex = make_exchange("bitmart")
+    (new,) = [c for c in DATA["bitmart"]["rest"] if c["name"] == "v4 state new"]
+    answer(ex, "/spot/v4/query/client-order", new["payload"])
+    assert new["payload"]["data"]["clientOrderId"] == "183347420821295423"
+    found = await ex.fetch_order_by_client_id("183347420821295423", new["symbol"])
+    assert found.id == new["id"]
+    with pytest.raises(UnreadableAnswer, match="answered about '183347420821295423'"):
+        await ex.fetch_order_by_client_id("abc123", new["symbol"])
