@@ -452,9 +452,10 @@ class Exchange(ListCalls):
 
         try:
             return await self._place(what, send, request)
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as exc:
             log.warning("%s: cancelled; the order may be at the venue: reconcile with "
                         "fetch_order_by_client_id(%r)", what, client_order_id)  # fmt: skip
+            exc.add_note(f"client_order_id={client_order_id}")  # for a ccxt-shaped call's id
             raise
 
     async def _place(

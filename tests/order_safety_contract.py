@@ -343,6 +343,38 @@ class OrderSafetyContract:
 
     @pytest.mark.faults
     @pytest.mark.timeout(60)
+    async def test_cancelled_ccxt_shaped_create_names_its_generated_id(
+        self, exchange_id: str
+    ) -> None:
+        """A ccxt-shaped call without clientOrderId never showed the caller its generated id:
+        the cancellation carries it (a note on the CancelledError)."""
+        policy = RetryPolicy(initial_backoff=0.05, max_backoff=0.05, settle=0.0,
+                             order_lookup_window=5.0)  # fmt: skip
+        async with FakeVenue(exchange_id, unique_client_ids=False, late=0.4) as venue:
+            ex = venue.exchange(policy=policy, timeout_ms=100)
+            await ex.load_markets()
+            venue.script("create", "late")
+            try:
+                task = asyncio.create_task(
+                    ex.create_order(self.ORDER_SYMBOL, "limit", "buy", "0.001", "20000")
+                )
+                for _ in range(200):  # until the venue has the request
+                    if venue.count("create"):
+                        break
+                    await asyncio.sleep(0.005)
+                task.cancel()
+                with pytest.raises(asyncio.CancelledError) as info:
+                    await task
+                await venue.quiet()
+                (note,) = info.value.__notes__
+                cid = note.removeprefix("client_order_id=")
+                found = await ex.fetch_order_by_client_id(cid, self.ORDER_SYMBOL)
+            finally:
+                await ex.close()
+        assert [(o.id, o.client_order_id) for o in venue.orders] == [(found.id, cid)]
+
+    @pytest.mark.faults
+    @pytest.mark.timeout(60)
     async def test_client_order_ids_unique_within_limits_with_prefix(
         self, exchange_id: str
     ) -> None:
