@@ -20,7 +20,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
@@ -157,6 +157,8 @@ class PaperExchange:
             client_class=tap_client_class(self._venue.client_class()),
         )
         self._client: Any = self._market_data.client
+        #: A fresh client order id carrying the ``client_order_id_prefix`` (as live).
+        self.new_client_order_id: Callable[[], str] = self._market_data.new_client_order_id
         self._client_order_id_prefix = client_order_id_prefix
         self.account = account
         self._fee_override = (options.maker_fee, options.taker_fee)
@@ -253,10 +255,6 @@ class PaperExchange:
     def capabilities(self) -> Capabilities:
         """This exchange's connector card (the paper one)."""
         return self._market_data.capabilities()
-
-    def new_client_order_id(self) -> str:
-        """A fresh client order id carrying the ``client_order_id_prefix`` (as live)."""
-        return self._market_data.new_client_order_id()
 
     @property
     def engine(self) -> Engine:
