@@ -249,14 +249,15 @@ _CANCEL_TARGETS = frozenset(
 
 
 def cancel_params(exchange: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``params`` for ``cancel_order``, refused (:class:`InvalidOrderRequest`, nothing sent)
-    when one would make the venue cancel another order than the call's ``order_id``."""
+    """``params`` for ``cancel_order`` / ``cancel_all_orders``, refused
+    (:class:`InvalidOrderRequest`, nothing sent) when one would make the venue cancel
+    other orders than the call's ``order_id`` / ``symbol`` name."""
     extra = params_dict(params)
     for key in extra:
         if isinstance(key, str) and _spelling(key) in _CANCEL_TARGETS:
             raise InvalidOrderRequest(
-                f"{exchange}: params[{key!r}] would cancel another order than the order_id "
-                "argument names; pass the order's id as the argument (nothing sent)"
+                f"{exchange}: params[{key!r}] would cancel another order than the arguments "
+                "name; pass the order id or symbol as the argument (nothing sent)"
             )
     return extra
 

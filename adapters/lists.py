@@ -15,7 +15,7 @@ from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from .capabilities import Capabilities, Method
-from .ccxt_args import params_dict
+from .ccxt_args import cancel_params, params_dict
 from .convert import fill_from_ccxt, order_from_ccxt, ticker_from_ccxt
 from .enums import OrderStatus
 from .models import Fill, Market, Order, Ticker
@@ -151,10 +151,11 @@ class ListCalls:
         twice is harmless).
         """
         self._caps.require_method(Method.CANCEL_ALL_ORDERS)
+        kw = cancel_params(self._caps.id, params)  # a market param would cancel elsewhere
         self.require_credentials()
         if symbol is not None:
             symbol = (await self.market(symbol)).symbol
-        client, venue, kw = self._client, self._venue, params_dict(params)
+        client, venue = self._client, self._venue
         raw = await self.retry.run(
             lambda: self._once(lambda: venue.cancel_all_orders(client, symbol, kw)),
             what=f"{self._caps.id} cancel_all_orders {symbol or '(all markets)'}",

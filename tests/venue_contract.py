@@ -347,6 +347,17 @@ class VenueContract(OrderSafetyContract):
         assert [(o.id, o.side, o.price, o.amount) for o in orders] == exp["orders"]
         assert all(o.status is OrderStatus.CANCELED for o in orders)
 
+    @pytest.mark.parametrize("params", [{"symbol": "ETH/USD"}, {"pair": "ethusd"}])
+    async def test_cancel_all_params_cannot_name_another_market(
+        self, ex: Exchange, params: dict[str, Any]
+    ) -> None:
+        """ccxt 4.5.70 lets a ``pair`` param replace Bitstamp's market in the cancel-all URL."""
+        exp = self.EXPECT["cancel_all_orders"]
+        with replay(self.EXCHANGE, "cancel_all_orders") as cassette:
+            with pytest.raises(InvalidOrderRequest, match="another order"):
+                await ex.cancel_all_orders(exp["symbol"], params)
+            assert cassette.play_count == 0
+
     async def test_cancel_all_orders_without_credentials_sends_nothing(
         self, make_exchange: Callable[..., Exchange]
     ) -> None:

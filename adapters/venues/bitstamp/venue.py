@@ -276,7 +276,7 @@ class BitstampVenue(Venue):
         if market is None:
             answer = await client.privatePostCancelAllOrders(dict(params))
         else:
-            answer = await client.privatePostCancelAllOrdersPair({"pair": market["id"], **params})
+            answer = await client.privatePostCancelAllOrdersPair({**params, "pair": market["id"]})
         if not isinstance(answer, Mapping):
             import ccxt
 
