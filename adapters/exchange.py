@@ -51,7 +51,7 @@ from .errors import (
     UnreadableAnswer,
     from_ccxt,
 )
-from .inputs import parse_count, parse_symbol
+from .inputs import parse_count, parse_symbol, parse_window
 from .lists import ListCalls
 from .models import (
     Balances,
@@ -303,6 +303,7 @@ class Exchange(ListCalls):
         self, symbol: str, since: int | None = None, limit: int | None = None, params: Params = None
     ) -> list[Trade]:
         """Recent public trades, oldest first."""
+        since, limit = parse_window(since, limit)
         symbol, extra = (await self.market(symbol)).symbol, params_dict(params)
         raw = await self._read(
             f"fetch_trades {symbol}", lambda: self._client.fetch_trades(symbol, since, limit, extra)
@@ -314,6 +315,7 @@ class Exchange(ListCalls):
         limit: int | None = None, params: Params = None,
     ) -> list[Candle]:  # fmt: skip
         """Candles, oldest first. ``timeframe`` is ccxt's (``1m``, ``1h``, ``1d``...)."""
+        since, limit = parse_window(since, limit)
         symbol = (await self.market(symbol)).symbol
         timeframes = self._client.timeframes or {}
         if timeframe not in timeframes:

@@ -8,6 +8,7 @@ library only: the ledger and the engine load it without pydantic or ccxt.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -21,6 +22,8 @@ __all__ = [
     "parse_currency",
     "parse_decimal",
     "parse_symbol",
+    "parse_symbols",
+    "parse_window",
 ]
 
 #: Decimal input is ASCII decimal notation: digits, an optional point, an optional exponent.
@@ -145,3 +148,35 @@ def parse_symbol(value: Any) -> str:
     if not isinstance(value, str) or not _SYMBOL.fullmatch(value):
         raise InvalidInput(f"symbol must be a market symbol like 'BTC/USD', got {_short(value)}")
     return value
+
+
+def parse_symbols(value: Any) -> list[str] | None:
+    """The ``symbols`` of ``fetch_tickers``: None (every market), or an iterable of symbols
+    read into a list, each checked by :func:`parse_symbol`.
+
+    A lone string is refused rather than read letter by letter ("BTC/USD" as "B", "T", ...):
+    pass ``["BTC/USD"]``. Raises :class:`InvalidInput`.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise InvalidInput(
+            f"symbols must be a list of market symbols like ['BTC/USD'] (or None for every "
+            f"market), got {_short(value)}"
+        )
+    return [parse_symbol(s) for s in value]
+
+
+def parse_window(since: Any, limit: Any) -> tuple[int | None, int | None]:
+    """The ``since`` (a timestamp in ms, 0 or more) and ``limit`` (1 or more) of a list
+    call, each optional: ints only, never a bool, float or string, so nothing ccxt would
+    send as ``limit=0`` or choke on after the request reaches the venue.
+
+    Raises :class:`InvalidInput` naming the argument.
+    """
+    if since is not None and (isinstance(since, bool) or not isinstance(since, int) or since < 0):
+        raise InvalidInput(
+            f"since must be a timestamp in milliseconds (a whole number, 0 or more), "
+            f"got {_short(since)}"
+        )
+    return since, None if limit is None else parse_count(limit, "limit")

@@ -18,6 +18,7 @@ from .capabilities import Capabilities, Method
 from .ccxt_args import cancel_params, params_dict
 from .convert import fill_from_ccxt, order_from_ccxt, ticker_from_ccxt
 from .enums import OrderStatus
+from .inputs import parse_symbols, parse_window
 from .models import Fill, Market, Order, Ticker
 from .protocol import Params
 from .retry import RetryPolicy
@@ -57,10 +58,15 @@ class ListCalls:
         self: _Core, symbols: Iterable[str] | None = None, params: Params = None
     ) -> dict[str, Ticker]:
         """Tickers of several markets in one request, by symbol (``None``: every ticker the
-        venue sends). Unknown symbols raise before anything is sent; a market the venue
-        sent no ticker for is absent."""
+        venue sends; an empty list: none, and nothing is sent). Unknown symbols raise before
+        anything is sent; a market the venue sent no ticker for is absent."""
         self._caps.require_method(Method.FETCH_TICKERS)
-        wanted = None if symbols is None else [(await self.market(s)).symbol for s in symbols]
+        asked = parse_symbols(symbols)
+        if asked is not None and not asked:
+            return {}  # ccxt would read an empty list as "every market"
+        wanted = None
+        if asked is not None:
+            wanted = list(dict.fromkeys([(await self.market(s)).symbol for s in asked]))
         kw = params_dict(params)
         raw = await self._read("fetch_tickers", lambda: self._client.fetch_tickers(wanted, kw))
         return self._parse(
@@ -110,6 +116,7 @@ class ListCalls:
         """One of ccxt's order lists; an optional one (a :class:`Method`) is checked first."""
         if isinstance(method, Method):
             self._caps.require_method(method)
+        since, limit = parse_window(since, limit)
         self.require_credentials()
         if symbol is not None:
             symbol = (await self.market(symbol)).symbol
@@ -128,6 +135,7 @@ class ListCalls:
         params: Params = None,
     ) -> list[Fill]:
         """The account's own executions (fills)."""
+        since, limit = parse_window(since, limit)
         self.require_credentials()
         if symbol is not None:
             symbol = (await self.market(symbol)).symbol

@@ -36,7 +36,7 @@ from ..errors import (
     OrderRejected,
 )
 from ..exchange import Exchange
-from ..inputs import parse_currency, parse_decimal
+from ..inputs import parse_currency, parse_decimal, parse_symbols, parse_window
 from ..models import (
     Balance,
     Balances,
@@ -364,7 +364,8 @@ class PaperExchange:
         await self._ready()
         if self._session is None:
             return await self._market_data.fetch_tickers(symbols, params)
-        wanted = symbols if symbols is not None else filter(None, [self._session.symbol])
+        asked = parse_symbols(symbols)
+        wanted = asked if asked is not None else filter(None, [self._session.symbol])
         return {t.symbol: t for t in [await self.fetch_ticker(s, params) for s in wanted]}
 
     async def fetch_order_book(
@@ -561,6 +562,7 @@ class PaperExchange:
         params: Params = None,
     ) -> list[Order]:  # fmt: skip
         """Open simulated orders, for one symbol or all."""
+        since, limit = parse_window(since, limit)
         symbol = await self._settled(symbol)
         orders = [order_from_state(o) for o in self._engine.orders(open_only=True, symbol=symbol)]
         return in_window(orders, since, limit)
@@ -571,6 +573,7 @@ class PaperExchange:
     ) -> list[Order]:  # fmt: skip
         """Finished simulated orders, oldest first; refused where the venue has no history."""
         self.capabilities().require_method(Method.FETCH_CLOSED_ORDERS)
+        since, limit = parse_window(since, limit)
         symbol = await self._settled(symbol)
         saved = [o for o in self._ledger.orders(symbol=symbol) if o.status.is_final]
         return in_window([order_from_state(o) for o in saved], since, limit)
@@ -581,6 +584,7 @@ class PaperExchange:
     ) -> list[Order]:  # fmt: skip
         """Every simulated order; refused as live refuses it (neither venue offers it)."""
         self.capabilities().require_method(Method.FETCH_ORDERS)
+        since, limit = parse_window(since, limit)
         symbol = await self._settled(symbol)
         saved = self._ledger.orders(symbol=symbol)
         return in_window([order_from_state(o) for o in saved], since, limit)
@@ -590,6 +594,7 @@ class PaperExchange:
         params: Params = None,
     ) -> list[Fill]:  # fmt: skip
         """The simulated fills, oldest first."""
+        since, limit = parse_window(since, limit)
         symbol = await self._settled(symbol)
         return [fill_from_record(f) for f in self._ledger.fills(symbol, since=since, limit=limit)]
 
@@ -688,6 +693,8 @@ class PaperExchange:
 
     async def watch_orders(self, symbol: str | None = None) -> AsyncIterator[Order]:
         """Every change to a simulated order (placement, fill, cancel), as it happens."""
+        if symbol is not None:  # the market's own spelling: "eth/usd" watches ETH/USD
+            symbol = (await self.market(symbol)).symbol
         queue: asyncio.Queue[Order] = asyncio.Queue()
         entry = (symbol, queue)
         self._order_watchers.append(entry)
@@ -699,6 +706,8 @@ class PaperExchange:
 
     async def watch_my_trades(self, symbol: str | None = None) -> AsyncIterator[Fill]:
         """Every simulated fill, as it happens."""
+        if symbol is not None:  # the market's own spelling: "eth/usd" watches ETH/USD
+            symbol = (await self.market(symbol)).symbol
         queue: asyncio.Queue[Fill] = asyncio.Queue()
         entry = (symbol, queue)
         self._fill_watchers.append(entry)
