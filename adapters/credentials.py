@@ -11,9 +11,10 @@ import io
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
 from .capabilities import Capabilities, capabilities
 from .errors import InvalidInput, MissingCredentials
@@ -22,13 +23,29 @@ __all__ = ["Credentials", "load_credentials"]
 
 
 class Credentials(BaseModel):
-    """API key, secret and (BitMart) memo. All three are secret."""
+    """API key, secret and (BitMart) memo. All three are secret.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    Surrounding whitespace is dropped (a key pasted with its newline would sign every
+    request wrongly) and a blank value counts as absent. A bad argument's error never
+    quotes the value.
+    """
+
+    # hide_input_in_errors: pydantic would otherwise quote the value (a secret passed as
+    # bytes, or under a misspelt name like apiKey=) in its ValidationError.
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     api_key: SecretStr | None = None
     api_secret: SecretStr | None = None
     memo: SecretStr | None = None
+
+    @field_validator("api_key", "api_secret", "memo", mode="before")
+    @classmethod
+    def _trimmed(cls, value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
 
     def present(self) -> set[str]:
         """Names of the fields that hold a non-empty value."""
@@ -84,7 +101,8 @@ def load_credentials(
     file_values = {} if path is None else _read_env_file(path)
     values: dict[str, SecretStr | None] = {}
     for spec in capabilities(exchange_id).credentials:
-        raw = env.get(spec.env_var) or file_values.get(spec.env_var)
+        # A blank variable (spaces only) is unset: the .env file may still give the value.
+        raw = (env.get(spec.env_var) or "").strip() or (file_values.get(spec.env_var) or "")
         values[spec.name] = SecretStr(raw) if raw else None
     return Credentials(**values)
 
