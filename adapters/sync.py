@@ -22,8 +22,10 @@ Streams are plain iterators (:class:`SyncStream`): bounded by ``max_items`` and
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
+import math
 import os
 import threading
 import weakref
@@ -51,6 +53,7 @@ from typing import (
 )
 
 from .capabilities import Capabilities
+from .errors import InvalidInput
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -190,6 +193,9 @@ class SyncStream(Generic[T]):
     for each item (:class:`TimeoutError`). The stream is closed (its subscription ended)
     when the iteration ends, on any error or timeout, on :meth:`close`, on leaving a
     ``with`` block, and when its facade closes.
+
+    Threads may share a stream: each item goes to one of them. :meth:`close` (or closing the
+    facade) from another thread ends an iteration that is waiting for an item.
     """
 
     def __init__(
@@ -200,16 +206,30 @@ class SyncStream(Generic[T]):
         max_items: int | None = None,
         timeout: float | None = None,
     ) -> None:
-        if max_items is not None and max_items < 0:
-            raise ValueError(f"max_items must be 0 or more, got {max_items}")
-        if timeout is not None and timeout <= 0:
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout}")
+        if max_items is not None and (
+            isinstance(max_items, bool) or not isinstance(max_items, int) or max_items < 0
+        ):
+            raise InvalidInput(f"max_items must be a whole number, 0 or more, got {max_items!r}")
+        if timeout is not None and (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not math.isfinite(timeout)
+            or timeout <= 0
+        ):
+            raise InvalidInput(
+                f"timeout must be a finite number of seconds above 0, got {timeout!r}"
+            )
         self._runner = runner
         self._stream = stream
         self._max_items = max_items
         self._timeout = timeout
         self._count = 0
         self._closed = False
+        # One item request at a time: an async generator cannot be awaited twice at once.
+        # Re-entrant: __next__ closes the stream while holding it.
+        self._lock = threading.RLock()
+        #: The task waiting for an item on the loop, for close() from another thread.
+        self._waiting: asyncio.Task[Any] | None = None
 
     @property
     def closed(self) -> bool:
@@ -225,32 +245,55 @@ class SyncStream(Generic[T]):
         return self
 
     def __next__(self) -> T:
+        with self._lock:
+            if self._closed:
+                raise StopIteration
+            if self._max_items is not None and self._count >= self._max_items:
+                self.close()
+                raise StopIteration
+            try:
+                item = self._runner.run(self._next_item())
+            except TimeoutError:
+                self.close()
+                raise TimeoutError(
+                    f"no item within {self._timeout} s; the stream is closed"
+                ) from None
+            except (asyncio.CancelledError, concurrent.futures.CancelledError):
+                if self._closed:  # closed by another thread while this one waited
+                    raise StopIteration from None
+                self.close()
+                raise
+            except BaseException:
+                self.close()
+                raise
+            if item is _END:
+                self._closed = True
+                raise StopIteration
+            self._count += 1
+            return cast(T, item)
+
+    async def _next_item(self) -> T | object:
+        # On the loop thread. A close() that came first ends the iteration here; one that
+        # comes later finds this task and cancels it.
         if self._closed:
-            raise StopIteration
-        if self._max_items is not None and self._count >= self._max_items:
-            self.close()
-            raise StopIteration
+            return _END
+        self._waiting = asyncio.current_task()
         try:
-            item = self._runner.run(_next_item(self._stream, self._timeout))
-        except TimeoutError:
-            self.close()
-            raise TimeoutError(f"no item within {self._timeout} s; the stream is closed") from None
-        except BaseException:
-            self.close()
-            raise
-        if item is _END:
-            self._closed = True
-            raise StopIteration
-        self._count += 1
-        return cast(T, item)
+            return await _next_item(self._stream, self._timeout)
+        finally:
+            self._waiting = None
 
     def close(self) -> None:
-        """End the subscription; idempotent."""
+        """End the subscription; idempotent, and callable from any thread."""
         if self._closed:
             return
         self._closed = True
-        if self._runner.alive:
-            self._runner.run(_aclose(self._stream))
+        waiting = self._waiting
+        if waiting is not None and self._runner.alive:
+            self._runner.loop.call_soon_threadsafe(waiting.cancel)
+        with self._lock:  # an iteration waiting in another thread has now unwound
+            if self._runner.alive:
+                self._runner.run(_aclose(self._stream))
 
     def __enter__(self) -> SyncStream[T]:
         return self
@@ -330,6 +373,8 @@ class SyncExchange:
     def _stream(
         self, stream: AsyncIterator[T], max_items: int | None, timeout: float | None
     ) -> SyncStream[T]:
+        if self.closed:
+            raise RuntimeError("this exchange is closed")
         wrapped = SyncStream(self._runner, stream, max_items=max_items, timeout=timeout)
         self._streams.add(wrapped)
         return wrapped

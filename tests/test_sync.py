@@ -341,3 +341,81 @@ def test_an_interrupted_call_unwinds_on_the_loop_before_run_returns(
         monkeypatch.undo()
         runner.stop()
     assert not runner.alive
+
+
+# -- streams and threads, bounds, a closed facade --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bounds",
+    [
+        {"max_items": True},
+        {"max_items": 1.5},
+        {"max_items": "3"},
+        {"timeout": float("nan")},
+        {"timeout": float("inf")},
+        {"timeout": "5"},
+        {"timeout": True},
+    ],
+    ids=repr,
+)
+def test_stream_bounds_that_are_not_numbers_are_refused(
+    bitstamp: SyncExchange, bounds: dict[str, Any]
+) -> None:
+    # Before: True, 1.5, NaN and infinity were taken; "3" and "5" raised a raw TypeError.
+    with pytest.raises(InvalidInput, match=next(iter(bounds))):
+        bitstamp.watch_trades("BTC/USD", **bounds)
+
+
+def test_a_stream_of_a_closed_facade_is_refused() -> None:
+    ex = open_exchange("bitstamp", **OPTS)
+    ex.close()
+    # Before: a stream object came back, and failed only at its first item.
+    with pytest.raises(RuntimeError, match="closed"):
+        ex.watch_trades("BTC/USD")
+
+
+def _in_thread(work: Any) -> tuple[threading.Thread, dict[str, Any]]:
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            out["result"] = work()
+        except BaseException as exc:  # reported to the test thread
+            out["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, out
+
+
+def test_two_threads_share_a_stream_each_item_once() -> None:
+    with _book_venue() as (ex, _):
+        stream = ex.watch_order_book("ETH/USDT", 5, timeout=5)
+        workers = [_in_thread(lambda: [next(stream) for _ in range(3)]) for _ in range(2)]
+        for thread, _ in workers:
+            thread.join(10)
+        # Before: one thread got "anext(): asynchronous generator is already running" and
+        # the stream was closed under the other.
+        assert [out.get("error") for _, out in workers] == [None, None]
+        assert sum(len(out["result"]) for _, out in workers) == 6 == stream.count
+
+
+@pytest.mark.parametrize("closing", ["the stream", "the facade"])
+def test_closing_from_another_thread_ends_a_waiting_iteration(closing: str) -> None:
+    ex = open_exchange("bitstamp_paper_trade", source=DEMO_SESSION, ledger=":memory:", **OPTS)
+    try:
+        stream = ex.watch_orders("ETH/USD", timeout=30)  # no order is ever placed
+        thread, out = _in_thread(lambda: list(stream))
+        for _ in range(200):  # bounded: two seconds for the thread to start waiting
+            if stream._waiting is not None:
+                break
+            ex.run(asyncio.sleep(0.01))
+        (stream.close if closing == "the stream" else ex.close)()
+        thread.join(5)
+        # Before: close() raised "aclose(): asynchronous generator is already running" and
+        # the waiting thread hung (the stream), or got a raw CancelledError (the facade).
+        assert not thread.is_alive() and out == {"result": []}
+        assert stream.closed
+    finally:
+        ex.close()
