@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from .errors import InvalidInput
 
@@ -150,6 +150,10 @@ def parse_symbol(value: Any) -> str:
     return value
 
 
+@overload
+def parse_symbols(value: None) -> None: ...
+@overload
+def parse_symbols(value: Iterable[str]) -> list[str]: ...
 def parse_symbols(value: Any) -> list[str] | None:
     """The ``symbols`` of ``fetch_tickers``: None (every market), or an iterable of symbols
     read into a list, each checked by :func:`parse_symbol`.

@@ -30,11 +30,7 @@ from ..capabilities import Capabilities, Method, capabilities
 from ..ccxt_args import create_order_args
 from ..credentials import Credentials
 from ..enums import OrderStatus
-from ..errors import (
-    ExchangeUnavailable,
-    OrderNotFound,
-    OrderRejected,
-)
+from ..errors import ExchangeUnavailable, OrderNotFound, OrderRejected
 from ..exchange import Exchange
 from ..inputs import parse_currency, parse_decimal, parse_symbols, parse_window
 from ..models import (
@@ -68,8 +64,8 @@ from .engine import (
     to_dec,
 )
 from .feed import EngineFeed, tap_client_class
-from .ledger import MEMORY, Ledger, LedgerError
-from .options import check_paper_options
+from .ledger import MEMORY, Ledger, LedgerError, check_account
+from .options import check_paper_options, check_traded
 from .session import RecordedSession
 
 __all__ = ["LedgerFailed", "PaperExchange"]
@@ -143,6 +139,7 @@ class PaperExchange:
             queue=queue,
             replay_pace=replay_pace,
         )
+        check_account(account)
         self._venue: Venue = get_venue(card)
         # The market-data source: the venue's own client class with the paper taps. Paper
         # trading never signs anything: no keys are loaded, even if the environment holds some.
@@ -287,6 +284,8 @@ class PaperExchange:
             markets = await self._market_data.load_markets()
             for market in markets.values():
                 self._engine.add_market(self._spec(market))
+            self._currencies = {c for m in markets.values() for c in (m.base, m.quote)}
+            check_traded(self._initial_balances, self._currencies, self.id, "initial_balances key")
             if self._initial_balances:
                 self._ledger.fund_new_account(self._initial_balances)
             self._restore()
@@ -364,8 +363,7 @@ class PaperExchange:
         await self._ready()
         if self._session is None:
             return await self._market_data.fetch_tickers(symbols, params)
-        asked = parse_symbols(symbols)
-        wanted = asked if asked is not None else filter(None, [self._session.symbol])
+        wanted = filter(None, [self._session.symbol]) if symbols is None else parse_symbols(symbols)
         return {t.symbol: t for t in [await self.fetch_ticker(s, params) for s in wanted]}
 
     async def fetch_order_book(
@@ -510,12 +508,13 @@ class PaperExchange:
     async def cancel_all_orders(self, symbol: str | None, params: Params = None) -> list[Order]:
         """Cancel every open simulated order in ``symbol`` (``None``: every market)."""
         self.capabilities().require_method(Method.CANCEL_ALL_ORDERS)
-        symbol = await self._settled(symbol)
+        symbol = await self._settled(symbol, None, None)
         still_open = self._engine.orders(open_only=True, symbol=symbol)
         return [await self.cancel_order(o.id, o.symbol) for o in still_open]
 
-    async def _settled(self, symbol: str | None) -> str | None:
-        """Ready, every market event so far applied; ``symbol`` in the market's own spelling."""
+    async def _settled(self, symbol: str | None, since: Any, limit: Any) -> str | None:
+        """The window checked, ready, market events applied; ``symbol`` in the market's spelling."""
+        parse_window(since, limit)
         if symbol is not None:
             symbol = (await self.market(symbol)).symbol
         else:
@@ -562,8 +561,7 @@ class PaperExchange:
         params: Params = None,
     ) -> list[Order]:  # fmt: skip
         """Open simulated orders, for one symbol or all."""
-        since, limit = parse_window(since, limit)
-        symbol = await self._settled(symbol)
+        symbol = await self._settled(symbol, since, limit)
         orders = [order_from_state(o) for o in self._engine.orders(open_only=True, symbol=symbol)]
         return in_window(orders, since, limit)
 
@@ -573,8 +571,7 @@ class PaperExchange:
     ) -> list[Order]:  # fmt: skip
         """Finished simulated orders, oldest first; refused where the venue has no history."""
         self.capabilities().require_method(Method.FETCH_CLOSED_ORDERS)
-        since, limit = parse_window(since, limit)
-        symbol = await self._settled(symbol)
+        symbol = await self._settled(symbol, since, limit)
         saved = [o for o in self._ledger.orders(symbol=symbol) if o.status.is_final]
         return in_window([order_from_state(o) for o in saved], since, limit)
 
@@ -584,8 +581,7 @@ class PaperExchange:
     ) -> list[Order]:  # fmt: skip
         """Every simulated order; refused as live refuses it (neither venue offers it)."""
         self.capabilities().require_method(Method.FETCH_ORDERS)
-        since, limit = parse_window(since, limit)
-        symbol = await self._settled(symbol)
+        symbol = await self._settled(symbol, since, limit)
         saved = self._ledger.orders(symbol=symbol)
         return in_window([order_from_state(o) for o in saved], since, limit)
 
@@ -594,8 +590,7 @@ class PaperExchange:
         params: Params = None,
     ) -> list[Fill]:  # fmt: skip
         """The simulated fills, oldest first."""
-        since, limit = parse_window(since, limit)
-        symbol = await self._settled(symbol)
+        symbol = await self._settled(symbol, since, limit)
         return [fill_from_record(f) for f in self._ledger.fills(symbol, since=since, limit=limit)]
 
     async def fetch_balance(self, params: Params = None) -> Balances:
@@ -617,6 +612,7 @@ class PaperExchange:
         cur, total = parse_currency(currency), parse_decimal(amount, "amount", sign="non-negative")
         await self._ready()
         self._check_usable()
+        check_traded([cur], self._currencies.union(self._engine.balances()), self.id)
         # The ledger first: if it cannot write, the engine has not moved either.
         self._ledger.fund(cur, total)
         state = self._engine.deposit(cur, total - self._engine.balance(cur).total)
@@ -627,6 +623,7 @@ class PaperExchange:
         cur, change = parse_currency(currency), parse_decimal(amount, "amount", sign="any")
         await self._ready()
         self._check_usable()
+        check_traded([cur], self._currencies.union(self._engine.balances()), self.id)
         self._ledger.deposit(cur, change)
         state = self._engine.deposit(cur, change)
         return balance_from_state(state)
@@ -693,8 +690,7 @@ class PaperExchange:
 
     async def watch_orders(self, symbol: str | None = None) -> AsyncIterator[Order]:
         """Every change to a simulated order (placement, fill, cancel), as it happens."""
-        if symbol is not None:  # the market's own spelling: "eth/usd" watches ETH/USD
-            symbol = (await self.market(symbol)).symbol
+        symbol = await self._settled(symbol, None, None)  # "eth/usd" watches ETH/USD
         queue: asyncio.Queue[Order] = asyncio.Queue()
         entry = (symbol, queue)
         self._order_watchers.append(entry)
@@ -706,8 +702,7 @@ class PaperExchange:
 
     async def watch_my_trades(self, symbol: str | None = None) -> AsyncIterator[Fill]:
         """Every simulated fill, as it happens."""
-        if symbol is not None:  # the market's own spelling: "eth/usd" watches ETH/USD
-            symbol = (await self.market(symbol)).symbol
+        symbol = await self._settled(symbol, None, None)  # "eth/usd" watches ETH/USD
         queue: asyncio.Queue[Fill] = asyncio.Queue()
         entry = (symbol, queue)
         self._fill_watchers.append(entry)

@@ -27,12 +27,13 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from ..enums import OrderStatus
-from ..errors import AdapterError, InsufficientFunds
+from ..errors import AdapterError, InsufficientFunds, InvalidInput
 from ..inputs import parse_currency, parse_decimal
 from . import ledger_rows as codec
 from .engine import BalanceState, EngineResult, FillRecord, OrderState
 
 __all__ = [
+    "ACCOUNT_MAX_BYTES",
     "FILL_CSV_COLUMNS",
     "MEMORY",
     "Ledger",
@@ -42,6 +43,7 @@ __all__ = [
     "LedgerMismatch",
     "LedgerState",
     "LedgerUnwritable",
+    "check_account",
     "default_path",
 ]
 
@@ -192,11 +194,38 @@ class LedgerState:
     counters: tuple[int, int]
 
 
+#: An account name becomes part of a file name (``<exchange>-<account>.sqlite3``).
+ACCOUNT_MAX_BYTES = 128
+
+
+def check_account(account: Any) -> str:
+    """An account name: printable text (any script) without path separators, no blank
+    ends, at most :data:`ACCOUNT_MAX_BYTES` bytes in UTF-8; raises :class:`InvalidInput`.
+    """
+    if (
+        not isinstance(account, str)
+        or not account.strip(". ")
+        or account != account.strip()
+        or not account.isprintable()
+        or "/" in account
+        or "\\" in account
+        or len(account.encode("utf-8")) > ACCOUNT_MAX_BYTES
+    ):
+        shown = repr(account) if len(repr(account)) <= 40 else f"{repr(account)[:37]}..."
+        raise InvalidInput(
+            f"account={shown} is not an account name: use printable text without '/' or "
+            f"'\\' and without blank ends, at most {ACCOUNT_MAX_BYTES} bytes, like 'default' "
+            "or 'alice'"
+        )
+    return account
+
+
 def default_path(exchange_id: str, account: str = "default") -> Path:
     """``<user state dir>/paper/<exchange>-<account>.sqlite3`` (XDG on Linux)."""
     from platformdirs import user_state_dir
 
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in account) or "default"
+    check_account(account)
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in account)
     return Path(user_state_dir("adapters")) / "paper" / f"{exchange_id}-{safe}.sqlite3"
 
 
@@ -222,6 +251,7 @@ class Ledger:
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
         readonly: bool = False,
     ) -> None:
+        check_account(account)
         self.path = str(path)
         self.readonly = readonly
         self._lock: IO[bytes] | None = None

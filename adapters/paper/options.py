@@ -7,8 +7,9 @@ refusal is an :class:`~adapters.errors.InvalidInput` naming the argument and the
 
 from __future__ import annotations
 
+import difflib
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -25,6 +26,7 @@ __all__ = [
     "check_pace",
     "check_paper_options",
     "check_queue",
+    "check_traded",
 ]
 
 
@@ -112,3 +114,16 @@ def check_pace(value: Any) -> Pace:
     raise InvalidInput(
         f"replay_pace={value!r} is not a pace; use None, 'recorded' or frames per second above 0"
     )
+
+
+def check_traded(
+    codes: Iterable[str], currencies: Collection[str], exchange_id: str, field: str = "currency"
+) -> None:
+    """Refuse a currency no market of the venue trades (``currencies``): a typo such as
+    "UDS" would otherwise hold a balance no order can use. Raises :class:`InvalidInput`
+    with close matches."""
+    for code in codes:
+        if code not in currencies:
+            close = difflib.get_close_matches(code, sorted(currencies), n=3, cutoff=0.5)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise InvalidInput(f"{field}={code!r}: no market of {exchange_id} trades {code}{hint}")

@@ -1,0 +1,85 @@
+"""Issue 11, paper ledger: account names become file names, so what cannot safely be one is
+refused; and funds go only to currencies the venue's markets trade."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters import InvalidInput, open_exchange
+from adapters.paper.exchange import PaperExchange
+from adapters.paper.ledger import Ledger, default_path
+from adapters.paper.session import DEMO_SESSION
+
+from .conftest import TEST_CONFIG
+
+BAD_ACCOUNTS: list[Any] = [
+    "../x",  # was "bitstamp_paper_trade-.._x": a path in the name, silently rewritten
+    "a/b",  # was the file of account "a_b" too: a second account's ledger refused as a mismatch
+    "",  # was the file of "default", which then refused it as another account's
+    " alice",
+    "a\nb",
+    None,  # was a raw TypeError
+    5,
+    "x" * 300,  # was LedgerUnwritable "File name too long"
+    "é" * 65,  # 130 bytes in UTF-8
+]
+
+
+@pytest.mark.parametrize("account", BAD_ACCOUNTS, ids=lambda v: repr(v)[:12])
+def test_an_account_that_cannot_be_a_file_name_is_refused(tmp_path: Path, account: Any) -> None:
+    with pytest.raises(InvalidInput, match="account"):
+        open_exchange("bitstamp_paper_trade", source=DEMO_SESSION, account=account)
+    with pytest.raises(InvalidInput, match="account"):
+        Ledger(tmp_path / "l.sqlite3", account=account)
+    state = tmp_path / "state"  # XDG_STATE_HOME of every test (conftest)
+    assert not state.exists() or list(state.rglob("*.sqlite3")) == []
+
+
+def test_an_account_in_another_script_gets_its_own_file() -> None:
+    path = default_path("bitstamp_paper_trade", "名前")
+    assert path.name == "bitstamp_paper_trade-名前.sqlite3"
+    with Ledger.open_default("bitstamp_paper_trade", "名前") as ledger:
+        assert ledger.account == "名前"
+
+
+@pytest.fixture
+async def paper() -> Any:
+    ex = open_exchange(
+        "bitstamp_paper_trade", source=DEMO_SESSION, ledger=":memory:",
+        initial_balances={"USD": "100"}, config=TEST_CONFIG,
+    )  # fmt: skip
+    assert isinstance(ex, PaperExchange)
+    try:
+        yield ex
+    finally:
+        await ex.close()
+
+
+@pytest.mark.parametrize("method", ["fund", "deposit"])
+async def test_funds_in_a_currency_no_market_trades_are_refused(
+    paper: PaperExchange, method: str
+) -> None:
+    # Before: "UDS" (a typo of USD) became a balance no order could ever use.
+    with pytest.raises(InvalidInput, match=r"UDS.*did you mean USD"):
+        await getattr(paper, method)("UDS", "10")
+    assert "UDS" not in (await paper.fetch_balance()).assets
+    assert paper.ledger.deposits() == [("USD", D("100"))]
+    # A currency of a listed market is fine, in any case.
+    assert (await getattr(paper, method)("eth", "1")).total == D("1")
+
+
+async def test_initial_balances_in_a_currency_no_market_trades_are_refused() -> None:
+    ex = open_exchange(
+        "bitstamp_paper_trade", source=DEMO_SESSION, ledger=":memory:",
+        initial_balances={"USD": "100", "XYZQ": "5"}, config=TEST_CONFIG,
+    )  # fmt: skip
+    try:
+        with pytest.raises(InvalidInput, match="XYZQ"):
+            await ex.fetch_balance()
+        assert ex.ledger.deposits() == []  # nothing funded, not even USD
+    finally:
+        await ex.close()
