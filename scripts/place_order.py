@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from decimal import Decimal
 
 from dotenv import load_dotenv
 
@@ -43,8 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("exchange", choices=supported_exchanges(), help="the venue")
     parser.add_argument("side", choices=["buy", "sell"], help="order side")
     parser.add_argument("symbol", help="unified symbol, e.g. BTC/USD")
-    parser.add_argument("amount", type=Decimal, help="amount in the base currency, e.g. 0.001")
-    parser.add_argument("--price", type=Decimal, help="limit price (not for market orders)")
+    # Text, read by OrderRequest's own parser: Decimal() here would take "١٢" or "1_000".
+    parser.add_argument("amount", help="amount in the base currency, e.g. 0.001")
+    parser.add_argument("--price", help="limit price (not for market orders)")
     parser.add_argument(
         "--type", default="limit_maker", choices=["limit", "limit_maker", "market"],
         help="order type",

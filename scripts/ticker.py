@@ -35,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     except AdapterError as exc:
         print(f"ticker.py: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("ticker.py: interrupted", file=sys.stderr)
+        return 130
 
     # The command line's number rules: the market's price increment, widened for a price
     # off its grid rather than rounding it away.

@@ -122,3 +122,30 @@ def test_capabilities_script(capsys: pytest.CaptureFixture[str]) -> None:
     assert "MARKET no" in capsys.readouterr().out
     assert _script("capabilities").main(["kraken"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+@pytest.mark.parametrize("amount", ["١٢", "\uff11\uff12", "1_000", " 1 "])
+def test_place_order_reads_the_amount_with_the_adapters_parser(
+    amount: str, dotenv_keys: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: argparse's Decimal() read "١٢" as 12 and "1_000" as 1000, and the summary
+    # offered that order.
+    args = ["bitstamp", "buy", "BTC/USD", amount, "--price", "20000", "--yes"]
+    with replay("bitstamp", "create_order_limit_maker") as cassette:
+        code = _script("place_order").main(args)
+        assert requests_to(cassette, BUY_PATH) == 0
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "not a decimal number" in err
+
+
+def test_ticker_interrupted_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = _script("ticker")
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(script, "open_exchange", interrupted)
+    assert script.main(["bitstamp", "BTC/USD"]) == 130  # before: the KeyboardInterrupt escaped
+    assert capsys.readouterr().err == "ticker.py: interrupted\n"
