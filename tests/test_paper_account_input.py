@@ -12,6 +12,7 @@ import pytest
 from adapters import InvalidInput, open_exchange
 from adapters.paper.exchange import PaperExchange
 from adapters.paper.ledger import Ledger, default_path
+from adapters.paper.records import BalanceState, EngineResult
 from adapters.paper.session import DEMO_SESSION
 
 from .conftest import TEST_CONFIG
@@ -83,3 +84,32 @@ async def test_initial_balances_in_a_currency_no_market_trades_are_refused() -> 
         assert ex.ledger.deposits() == []  # nothing funded, not even USD
     finally:
         await ex.close()
+
+
+def test_a_reader_loads_one_committed_state_while_a_writer_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-only ledger beside a running exchange: the counters, balances and open orders
+    of ``load()`` come from one commit, though the writer commits between the reads."""
+    path = tmp_path / "ledger.sqlite3"
+    writer = Ledger(path, exchange_id="bitstamp_paper_trade")
+
+    def commit(n: int) -> None:  # event n: n orders so far, and n USD
+        writer.record(EngineResult(balances=(BalanceState("USD", D(n), D(0)),)), (n, 0))
+
+    commit(1)
+    reader = Ledger(path, exchange_id="bitstamp_paper_trade", readonly=True)
+    read_balances = reader.balances
+
+    def balances_after_another_commit() -> list[BalanceState]:
+        commit(2)  # lands after load() read the counters, before it reads the balances
+        return read_balances()
+
+    monkeypatch.setattr(reader, "balances", balances_after_another_commit)
+    state = reader.load()
+    # Before: counters of event 1 with the balances of event 2.
+    assert (state.counters, state.balances) == ((1, 0), (BalanceState("USD", D(1), D(0)),))
+    monkeypatch.undo()
+    assert reader.load().counters == (2, 0)  # the next load sees the later commit
+    reader.close()
+    writer.close()

@@ -436,19 +436,35 @@ class Ledger:
     # -- reading ------------------------------------------------------------------------------
 
     def load(self) -> LedgerState:
-        """Balances, open orders and counters, as a restart needs them."""
-        with self._guard("read its state"):
+        """Balances, open orders and counters, as a restart needs them: one committed state,
+        even while another process writes (a read-only ledger beside a running exchange)."""
+        with self.snapshot(), self._guard("read its state"):
             meta = self._meta()
             counters = (codec.count(meta, "order_seq"), codec.count(meta, "fill_seq"))
             # An order whose status is unknown is neither open nor final: a restart would
             # silently drop it. The statuses are indexed, so this reads no order row.
             for (status,) in self._db.execute("SELECT DISTINCT status FROM orders"):
                 codec.member(OrderStatus, status, "orders.status")
-        return LedgerState(
-            balances=tuple(self.balances()),
-            open_orders=tuple(self.orders(open_only=True)),
-            counters=counters,
-        )
+            return LedgerState(
+                balances=tuple(self.balances()),
+                open_orders=tuple(self.orders(open_only=True)),
+                counters=counters,
+            )
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every read inside sees one committed state (one SQLite read transaction), though
+        another process commits meanwhile; without it each read sees the latest commit."""
+        if self._db.in_transaction:  # already inside one
+            yield
+            return
+        with self._guard("read it"):
+            self._db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            with contextlib.suppress(sqlite3.Error):  # nothing was written: nothing to lose
+                self._db.execute("COMMIT")
 
     def balances(self) -> list[BalanceState]:
         """Every currency's balance, sorted by code."""
