@@ -419,3 +419,22 @@ def test_closing_from_another_thread_ends_a_waiting_iteration(closing: str) -> N
         assert stream.closed
     finally:
         ex.close()
+
+
+def test_prefixed_client_order_ids_come_from_the_facade_and_the_paper_twin() -> None:
+    """The refusal of an unprefixed id says to use ``ex.new_client_order_id()``: the facade
+    and the paper twin have it too (before: AttributeError on both)."""
+    with open_exchange("bitstamp", client_order_id_prefix="bot", **OPTS) as live:
+        assert live.new_client_order_id().startswith("bot")
+    with open_exchange(
+        "bitstamp_paper_trade", source=DEMO_SESSION, ledger=":memory:",
+        client_order_id_prefix="bot", initial_balances={"USD": "1000"}, **OPTS,
+    ) as paper:  # fmt: skip
+        fields: dict[str, Any] = {"symbol": "ETH/USD", "side": "buy", "type": "limit",
+                                  "amount": "0.01", "price": "1000"}  # fmt: skip
+        with pytest.raises(InvalidInput, match=r"new_client_order_id\(\)"):
+            paper.create_order(OrderRequest(**fields, client_order_id="other1"))
+        order = paper.create_order(
+            OrderRequest(**fields, client_order_id=paper.new_client_order_id())
+        )
+        assert order.client_order_id is not None and order.client_order_id.startswith("bot")

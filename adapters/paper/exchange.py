@@ -23,7 +23,6 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
-from types import TracebackType
 from typing import Any, TypeVar
 
 from ..capabilities import Capabilities, Method, capabilities
@@ -194,12 +193,7 @@ class PaperExchange:
             raise
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
     async def close(self) -> None:
