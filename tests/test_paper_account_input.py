@@ -113,3 +113,18 @@ def test_a_reader_loads_one_committed_state_while_a_writer_commits(
     assert reader.load().counters == (2, 0)  # the next load sees the later commit
     reader.close()
     writer.close()
+
+
+def test_the_fund_command_refuses_a_currency_no_market_trades(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from adapters.cli import main
+
+    path = tmp_path / "mine.sqlite3"
+    # Before: exit 0 and a UDS balance in the ledger.
+    assert main(["paper", "fund", "bitstamp", "UDS", "100", "--ledger", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "did you mean USD" in err
+    assert main(["paper", "fund", "bitstamp", "usd", "100", "--ledger", str(path)]) == 0
+    with Ledger(path, readonly=True) as ledger:
+        assert [b.currency for b in ledger.balances()] == ["USD"]

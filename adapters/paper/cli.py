@@ -35,6 +35,7 @@ from ..errors import AdapterError, InvalidInput, UnknownExchange
 from ..inputs import parse_currency, parse_decimal
 from .engine import plain
 from .ledger import MEMORY, Ledger
+from .options import check_traded
 
 __all__ = ["add_paper_commands"]
 
@@ -225,7 +226,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_fund(args: argparse.Namespace) -> int:
+    traded = _currency_steps(args.exchange)  # offline: the markets shipped with the package
     with _ledger(args) as ledger:
+        if traded:  # as PaperExchange.fund: a currency the account holds stays fundable
+            held = {b.currency for b in ledger.balances()}
+            check_traded([args.currency], traded.keys() | held, args.exchange)
         balance = ledger.fund(args.currency, args.amount)
         print(
             f"{args.exchange} ({args.account}): {balance.currency} total {plain(balance.total)}, "
