@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 from .capabilities import Capabilities, capabilities
 from .errors import InvalidInput, MissingCredentials
 
-__all__ = ["Credentials", "load_credentials"]
+__all__ = ["CCXT_CREDENTIAL_FIELDS", "Credentials", "check_config", "load_credentials"]
 
 
 class Credentials(BaseModel):
@@ -131,3 +131,32 @@ def _read_env_file(path: Path) -> dict[str, str | None]:
     except OSError as exc:
         raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
     return dotenv_values(stream=io.StringIO(text))
+
+
+#: ccxt's credential settings (``Exchange.requiredCredentials``): never taken from ``config``.
+CCXT_CREDENTIAL_FIELDS = (
+    "apiKey", "secret", "uid", "login", "password", "twofa", "privateKey", "walletAddress",
+    "token",
+)  # fmt: skip
+
+
+def check_config(config: Mapping[str, Any] | None) -> None:
+    """Refuse credentials in ccxt's ``config`` (``{"apiKey": ...}``, the ccxt habit).
+
+    There they would reach the client unchecked: private calls would still raise
+    :class:`MissingCredentials`, and the log masking would not know them. Raises
+    :class:`InvalidInput` naming the setting, never its value.
+    """
+    if config is None:
+        return
+    if not isinstance(config, Mapping):
+        raise InvalidInput(
+            f"config must be a mapping of ccxt settings, got {type(config).__name__}"
+        )
+    found = [name for name in CCXT_CREDENTIAL_FIELDS if name in config]
+    if found:
+        raise InvalidInput(
+            f"config holds credentials ({', '.join(found)}); pass "
+            "credentials=Credentials(api_key=..., api_secret=..., memo=...) or set them in "
+            "the environment or .env, where they are checked and masked in logs"
+        )

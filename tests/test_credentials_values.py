@@ -66,3 +66,15 @@ def test_a_bad_argument_error_never_quotes_the_value(kwargs: dict[str, Any]) -> 
         Credentials(**kwargs)
     for secret in ("424242424242", "MISSPELT-SECRET", "LISTED-SECRET"):
         assert secret not in str(info.value) and secret not in repr(info.value)
+
+
+@pytest.mark.parametrize("paper", [False, True])
+def test_credentials_in_ccxt_config_are_refused_without_quoting_them(paper: bool) -> None:
+    # The ccxt habit: before, the client got the keys unchecked and unmasked, and private
+    # calls still raised MissingCredentials ("set BITSTAMP_API_KEY ...").
+    from adapters import InvalidInput, open_exchange
+
+    config = {"apiKey": "CONFIG-SECRET-KEY", "secret": "CONFIG-SECRET", "timeout_on_exit": 0}
+    with pytest.raises(InvalidInput, match=r"apiKey, secret.*credentials=Credentials") as info:
+        open_exchange("bitstamp", paper=paper, config=config)
+    assert "CONFIG-SECRET" not in str(info.value) and "CONFIG-SECRET" not in repr(info.value)
