@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 from .capabilities import Capabilities, capabilities
 from .errors import InvalidInput, MissingCredentials
 
-__all__ = ["CCXT_CREDENTIAL_FIELDS", "Credentials", "check_config", "load_credentials"]
+__all__ = ["Credentials", "load_credentials", "resolve_credentials"]
 
 
 class Credentials(BaseModel):
@@ -133,30 +133,22 @@ def _read_env_file(path: Path) -> dict[str, str | None]:
     return dotenv_values(stream=io.StringIO(text))
 
 
-#: ccxt's credential settings (``Exchange.requiredCredentials``): never taken from ``config``.
-CCXT_CREDENTIAL_FIELDS = (
-    "apiKey", "secret", "uid", "login", "password", "twofa", "privateKey", "walletAddress",
-    "token",
-)  # fmt: skip
-
-
-def check_config(config: Mapping[str, Any] | None) -> None:
-    """Refuse credentials in ccxt's ``config`` (``{"apiKey": ...}``, the ccxt habit).
-
-    There they would reach the client unchecked: private calls would still raise
-    :class:`MissingCredentials`, and the log masking would not know them. Raises
-    :class:`InvalidInput` naming the setting, never its value.
-    """
-    if config is None:
-        return
-    if not isinstance(config, Mapping):
-        raise InvalidInput(
-            f"config must be a mapping of ccxt settings, got {type(config).__name__}"
-        )
-    found = [name for name in CCXT_CREDENTIAL_FIELDS if name in config]
-    if found:
-        raise InvalidInput(
-            f"config holds credentials ({', '.join(found)}); pass "
-            "credentials=Credentials(api_key=..., api_secret=..., memo=...) or set them in "
-            "the environment or .env, where they are checked and masked in logs"
-        )
+def resolve_credentials(
+    exchange_id: str | Capabilities,
+    credentials: Credentials | None,
+    env_file: str | os.PathLike[str] | None,
+    config: Mapping[str, Any] | None,
+) -> Credentials:
+    """The credentials the client will sign with: ``credentials`` (else
+    :func:`load_credentials`), with the ones given the ccxt way in ``config``
+    (``{"apiKey": ..., "secret": ...}``) put over them, as the client applies ``config``
+    last; the checks before a private call count those too."""
+    base = credentials or load_credentials(exchange_id, env_file=env_file)
+    given = {
+        spec.name: value
+        for spec in capabilities(exchange_id).credentials
+        if isinstance(value := (config or {}).get(spec.ccxt_field), str) and value.strip()
+    }
+    if not given:
+        return base
+    return Credentials(**{name: getattr(base, name) for name in Credentials.model_fields} | given)

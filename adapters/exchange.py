@@ -35,7 +35,7 @@ from .convert import (
     trade_from_ccxt,
     trading_fee_from_ccxt,
 )
-from .credentials import Credentials, load_credentials
+from .credentials import Credentials, resolve_credentials
 from .enums import OrderStatus, OrderType, Side
 from .errors import (
     AdapterError,
@@ -103,7 +103,7 @@ class Exchange(ListCalls):
         # open time, not on the first order.
         self._venue.new_client_order_id(client_order_id_prefix)
         self._client_order_id_prefix = client_order_id_prefix
-        self._credentials = credentials or load_credentials(self._caps, env_file=env_file)
+        self._credentials = resolve_credentials(self._caps, credentials, env_file, config)
         self.retry = retry or RetryPolicy()
         #: Reconnect, backoff and watchdog settings of this exchange's streams; None means
         #: ``StreamPolicy()``. Read when a stream starts.

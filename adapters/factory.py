@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Literal, overload
 
 from .capabilities import capabilities
-from .credentials import Credentials, check_config
+from .credentials import Credentials
 from .exchange import Exchange
 from .paper.clock import Pace, Speed
 from .paper.engine import Number, QueueModel
@@ -178,7 +178,6 @@ def open_exchange(
     see ``PaperExchange``.
     """
     caps = capabilities(exchange_id)
-    check_config(config)
     options = PaperOptions(
         source=source,
         replay_pace=replay_pace,
