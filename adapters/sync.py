@@ -121,13 +121,18 @@ class _LoopThread:
             self.loop.close()
 
     @property
+    def on_loop_thread(self) -> bool:
+        """Whether the caller runs on the loop's own thread (where waiting would deadlock)."""
+        return threading.current_thread() is self._thread
+
+    @property
     def alive(self) -> bool:
         """Whether the loop's thread is still running."""
         return self._thread.is_alive()
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on the loop and wait for its result (or its exception)."""
-        if threading.current_thread() is self._thread:
+        if self.on_loop_thread:
             coro.close()
             raise RuntimeError("a sync facade call from inside its own event loop would deadlock")
         if not self.alive:
@@ -287,6 +292,8 @@ class SyncStream(Generic[T]):
         """End the subscription; idempotent, and callable from any thread."""
         if self._closed:
             return
+        if self._runner.on_loop_thread:
+            raise RuntimeError("a sync stream closed from inside its own event loop would deadlock")
         self._closed = True
         waiting = self._waiting
         if waiting is not None and self._runner.alive:

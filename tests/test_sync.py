@@ -438,3 +438,25 @@ def test_prefixed_client_order_ids_come_from_the_facade_and_the_paper_twin() -> 
             OrderRequest(**fields, client_order_id=paper.new_client_order_id())
         )
         assert order.client_order_id is not None and order.client_order_id.startswith("bot")
+
+
+def test_closing_a_stream_on_its_own_loop_is_refused_not_a_deadlock() -> None:
+    ex = open_exchange("bitstamp_paper_trade", source=DEMO_SESSION, ledger=":memory:", **OPTS)
+    stream = ex.watch_orders("ETH/USD", timeout=30)
+    waiter, _ = _in_thread(lambda: list(stream))
+    for _ in range(200):  # bounded: two seconds for the thread to start waiting
+        if stream._waiting is not None:
+            break
+        ex.run(asyncio.sleep(0.01))
+
+    async def close_on_the_loop() -> None:
+        stream.close()
+
+    closer, out = _in_thread(lambda: ex.run(close_on_the_loop()))
+    closer.join(5)
+    # Before: close() waited on the loop thread for the iteration the loop itself had to end.
+    assert not closer.is_alive(), "close() on the loop thread deadlocked"
+    assert isinstance(out.get("error"), RuntimeError) and "deadlock" in str(out["error"])
+    ex.close()
+    waiter.join(5)
+    assert not waiter.is_alive() and stream.closed
