@@ -51,7 +51,7 @@ from .errors import (
     UnreadableAnswer,
     from_ccxt,
 )
-from .inputs import parse_count, parse_symbol, parse_window
+from .inputs import parse_count, parse_order_id, parse_symbol, parse_window
 from .lists import ListCalls
 from .models import (
     Balances,
@@ -355,7 +355,7 @@ class Exchange(ListCalls):
     async def fetch_order(self, order_id: str, symbol: str, params: Params = None) -> Order:
         """One order by the venue's id."""
         self.require_credentials()
-        symbol = (await self.market(symbol)).symbol
+        order_id, symbol = parse_order_id(order_id), (await self.market(symbol)).symbol
         raw = await self._read(
             f"fetch_order {order_id}",
             lambda: self._client.fetch_order(order_id, symbol, params_dict(params)),
@@ -645,7 +645,7 @@ class Exchange(ListCalls):
         returned in that final state; the venue's error is raised only if the order cannot
         be found or is not final.
         """
-        extra = cancel_params(self._caps.id, params)
+        order_id, extra = parse_order_id(order_id), cancel_params(self._caps.id, params)
         self.require_credentials()
         symbol, client = (await self.market(symbol)).symbol, self._client
         try:

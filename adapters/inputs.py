@@ -21,6 +21,7 @@ __all__ = [
     "parse_count",
     "parse_currency",
     "parse_decimal",
+    "parse_order_id",
     "parse_symbol",
     "parse_symbols",
     "parse_window",
@@ -184,3 +185,17 @@ def parse_window(since: Any, limit: Any) -> tuple[int | None, int | None]:
             f"got {_short(since)}"
         )
     return since, None if limit is None else parse_count(limit, "limit")
+
+
+def parse_order_id(value: Any) -> str:
+    """The venue's id of an order, as a string ("1453282316578816"): printable ASCII without
+    spaces, 1 to 64 characters, so ``None``, ``""`` or ``"1\\n"`` never reach the venue.
+
+    Raises :class:`InvalidInput`.
+    """
+    if not isinstance(value, str) or not _SYMBOL.fullmatch(value):
+        raise InvalidInput(
+            f"order_id must be the venue's order id as a string, like '1453282316578816', "
+            f"got {_short(value)}"
+        )
+    return value

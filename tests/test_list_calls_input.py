@@ -139,3 +139,30 @@ async def test_paper_streams_of_a_symbol_in_another_case_see_its_events(
     event = await asyncio.wait_for(first, 5)
     assert event.symbol == "ETH/USD"
     await events.aclose()
+
+
+BAD_ORDER_IDS: list[Any] = [None, "", 5, " 1453282316578816", "1453282316578816\n", "x" * 65]
+
+
+@pytest.mark.parametrize("order_id", BAD_ORDER_IDS, ids=lambda v: repr(v)[:12])
+@pytest.mark.parametrize("method", ["fetch_order", "cancel_order"])
+@pytest.mark.parametrize("exchange_id", ["bitstamp", "bitmart"])
+async def test_an_order_id_that_is_not_one_is_refused_before_sending(
+    make_exchange: Callable[..., Exchange], exchange_id: str, method: str, order_id: Any
+) -> None:
+    # Before: each of these was sent (None and 5 too) and came back as the venue's error.
+    ex = make_exchange(exchange_id)
+    with replay(exchange_id, method) as cassette:
+        with pytest.raises(InvalidInput, match="order_id"):
+            await getattr(ex, method)(order_id, SYMBOL[exchange_id])
+        assert cassette.play_count == 0
+
+
+@pytest.mark.parametrize("order_id", BAD_ORDER_IDS, ids=lambda v: repr(v)[:12])
+@pytest.mark.parametrize("method", ["fetch_order", "cancel_order"])
+async def test_the_paper_twin_refuses_the_same_order_ids(
+    paper: PaperExchange, method: str, order_id: Any
+) -> None:
+    # Before: OrderNotFound ("no paper order None"), as if the id could have existed.
+    with pytest.raises(InvalidInput, match="order_id"):
+        await getattr(paper, method)(order_id, "ETH/USD")

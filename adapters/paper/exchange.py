@@ -31,7 +31,7 @@ from ..credentials import Credentials
 from ..enums import OrderStatus
 from ..errors import ExchangeUnavailable, OrderNotFound, OrderRejected
 from ..exchange import Exchange
-from ..inputs import parse_currency, parse_decimal, parse_symbols, parse_window
+from ..inputs import parse_currency, parse_decimal, parse_order_id, parse_symbols, parse_window
 from ..models import (
     Balance,
     Balances,
@@ -483,7 +483,7 @@ class PaperExchange:
     async def cancel_order(self, order_id: str, symbol: str, params: Params = None) -> Order:
         """Cancel a simulated order; a finished one is returned in its final state."""
         self._check_usable()
-        symbol = (await self.market(symbol)).symbol
+        order_id, symbol = parse_order_id(order_id), (await self.market(symbol)).symbol
         self._feed.drain()
         mark = self._market_mark(symbol)
         try:
@@ -532,7 +532,7 @@ class PaperExchange:
 
     async def fetch_order(self, order_id: str, symbol: str, params: Params = None) -> Order:
         """One simulated order by id, open or finished."""
-        symbol = (await self.market(symbol)).symbol
+        order_id, symbol = parse_order_id(order_id), (await self.market(symbol)).symbol
         self._feed.drain()
         saved = self._ledger.order(order_id)
         if saved is None or saved.symbol != symbol:
