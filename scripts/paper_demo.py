@@ -32,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     except AdapterError as exc:
         print(f"paper_demo: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("paper_demo: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

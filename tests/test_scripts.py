@@ -149,3 +149,16 @@ def test_ticker_interrupted_is_one_line(
     monkeypatch.setattr(script, "open_exchange", interrupted)
     assert script.main(["bitstamp", "BTC/USD"]) == 130  # before: the KeyboardInterrupt escaped
     assert capsys.readouterr().err == "ticker.py: interrupted\n"
+
+
+def test_paper_demo_interrupted_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = _script("paper_demo")
+
+    async def interrupted(**kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(script, "run_demo", interrupted)
+    assert script.main(["--quiet"]) == 130  # before: the KeyboardInterrupt escaped
+    assert capsys.readouterr().err == "paper_demo: interrupted\n"
