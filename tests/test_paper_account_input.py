@@ -128,3 +128,26 @@ def test_the_fund_command_refuses_a_currency_no_market_trades(
     assert main(["paper", "fund", "bitstamp", "usd", "100", "--ledger", str(path)]) == 0
     with Ledger(path, readonly=True) as ledger:
         assert [b.currency for b in ledger.balances()] == ["USD"]
+
+
+@pytest.mark.parametrize("state", ["touched", "created, no schema yet"])
+def test_a_reader_of_a_ledger_with_no_tables_yet_sees_an_empty_account(
+    tmp_path: Path, state: str
+) -> None:
+    # A writer creates the file (and sets WAL) before it commits the schema; a reader in
+    # between was told the ledger is damaged and to move it away.
+    import sqlite3
+
+    path = tmp_path / "new.sqlite3"
+    if state == "touched":
+        path.touch()
+    else:
+        db = sqlite3.connect(path)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.close()
+    with Ledger(path, readonly=True) as ledger:
+        assert ledger.balances() == [] and ledger.load().open_orders == ()
+    with Ledger(path, exchange_id="bitstamp_paper_trade") as writer:  # the writer goes on
+        writer.fund("USD", "5")
+    with Ledger(path, readonly=True) as ledger:
+        assert [(b.currency, b.total) for b in ledger.balances()] == [("USD", D("5"))]

@@ -281,7 +281,13 @@ class Ledger:
         if self.readonly:
             if not target.exists():
                 return _connect(MEMORY), False
-            return _connect(target.as_uri() + "?mode=ro", uri=True), True
+            db = _connect(target.as_uri() + "?mode=ro", uri=True)
+            # No table at all: a writer has created the file and not yet committed the
+            # schema (or it was just touched); like a missing file, an empty account.
+            if db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
+                db.close()
+                return _connect(MEMORY), False
+            return db, True
         # SQLite keeps its -wal and -shm files beside the name it was opened by, so two hard
         # links to one ledger would give two writers two journals and a corrupt file; the
         # lock (taken by name) could not see the second name either.
