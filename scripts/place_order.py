@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
 
 from adapters import AdapterError, OrderRequest, OrderStatus, supported_exchanges
 from adapters.sync import open_exchange
@@ -54,7 +54,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--paper", action="store_true", help="use the paper-trading twin")
     parser.add_argument("--yes", action="store_true", help="send a live order without asking")
     args = parser.parse_args(argv)
-    load_dotenv()
+    env_file = find_dotenv()  # the nearest .env up from this script's folder
+    try:
+        load_dotenv(env_file)
+    except (OSError, ValueError) as exc:  # unreadable, or not UTF-8: one line, no traceback
+        print(f"place_order.py: error: cannot read {env_file}: {exc}", file=sys.stderr)
+        return 1
     try:
         request = OrderRequest(
             symbol=args.symbol,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
 
 from adapters import AdapterError, supported_exchanges
 from adapters.console import MarketFormat
@@ -27,7 +27,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("symbol", nargs="?", default="BTC/USD", help="unified symbol")
     args = parser.parse_args(argv)
-    load_dotenv()
+    env_file = find_dotenv()  # the nearest .env up from this script's folder
+    try:
+        load_dotenv(env_file)
+    except (OSError, ValueError) as exc:  # unreadable, or not UTF-8: one line, no traceback
+        print(f"ticker.py: error: cannot read {env_file}: {exc}", file=sys.stderr)
+        return 1
     try:
         with open_exchange(args.exchange) as ex:
             t = ex.fetch_ticker(args.symbol)

@@ -162,3 +162,27 @@ def test_paper_demo_interrupted_is_one_line(
     monkeypatch.setattr(script, "run_demo", interrupted)
     assert script.main(["--quiet"]) == 130  # before: the KeyboardInterrupt escaped
     assert capsys.readouterr().err == "paper_demo: interrupted\n"
+
+
+@pytest.mark.parametrize("name", ["ticker", "place_order"])
+def test_a_dotenv_that_is_not_utf8_is_one_line(
+    name: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The scripts load the .env nearest their folder (the repo's); before, a bad one gave a
+    # UnicodeDecodeError traceback.
+    import dotenv
+    import dotenv.main
+
+    bad = tmp_path / "keys" / ".env"
+    bad.parent.mkdir()
+    bad.write_bytes(b"BITSTAMP_API_SECRET=topsecret\nBITSTAMP_API_KEY=\xff\xfe\n")
+    for module in (dotenv, dotenv.main):
+        monkeypatch.setattr(module, "find_dotenv", lambda *a, **k: str(bad))
+    argv = {"ticker": ["bitstamp", "BTC/USD"], "place_order": ["bitstamp", "buy", "BTC/USD", "1"]}
+    code = _script(name).main(argv[name])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and str(bad) in err
+    assert "Traceback" not in err and "topsecret" not in err
