@@ -152,6 +152,23 @@ def test_every_async_method_has_a_sync_twin(
         assert mine == theirs, name
 
 
+#: Public methods of the concrete classes that the facade leaves out, and why.
+_NOT_ON_THE_FACADE = {
+    "require_credentials",  # a check the private calls make themselves, before sending
+    "watch_market",  # the paper feed's internal subscription
+}
+
+
+@pytest.mark.parametrize(
+    ("cls", "sync_cls"), [(Exchange, SyncExchange), (PaperExchange, SyncPaperExchange)]
+)
+def test_the_concrete_classes_have_no_method_the_facade_forgot(cls: type, sync_cls: type) -> None:
+    """Beyond the protocol: a method added to ``Exchange`` or ``PaperExchange`` alone is not
+    forgotten either (``new_client_order_id`` was)."""
+    missing = _public_methods(cls) - _public_methods(sync_cls) - _NOT_ON_THE_FACADE
+    assert sorted(missing) == []
+
+
 def _shapes(cls: type, name: str) -> list[list[tuple[str, Any]]]:
     function = getattr(cls, name)
     # A protocol's overloads have no implementation to find them by: take the live class's.
