@@ -37,6 +37,11 @@ _NON_FINITE_TEXT = re.compile(r"[+-]?(?:nan|snan|inf|infinity)", re.IGNORECASE)
 #: MAX_PLACES of them after the point (a wei is 1e-18). "1e-999999999" would otherwise be
 #: stored as 0 and "1e999999" printed with a million digits.
 MAX_DIGITS, MAX_PLACES = 28, 18
+#: The last millisecond of year 9999, the latest time ISO 8601 (and ccxt's dates) can write.
+MAX_TIMESTAMP_MS = 253_402_300_799_999
+#: The widest count a venue parameter takes (a signed 32-bit integer); JSON bodies of larger
+#: ints fail inside ccxt ("Integer exceeds 64-bit range") or are sent as they are.
+MAX_LIMIT = 2**31 - 1
 #: Currency codes as ccxt writes them: ASCII letters and digits ("USD", "1INCH").
 _CURRENCY = re.compile(r"[A-Za-z0-9]{1,16}")
 
@@ -179,12 +184,14 @@ def parse_window(since: Any, limit: Any) -> tuple[int | None, int | None]:
 
     Raises :class:`InvalidInput` naming the argument.
     """
-    if since is not None and (isinstance(since, bool) or not isinstance(since, int) or since < 0):
+    if since is not None and (
+        isinstance(since, bool) or not isinstance(since, int) or not 0 <= since <= MAX_TIMESTAMP_MS
+    ):
         raise InvalidInput(
-            f"since must be a timestamp in milliseconds (a whole number, 0 or more), "
-            f"got {_short(since)}"
+            f"since must be a timestamp in milliseconds, a whole number from 0 to "
+            f"{MAX_TIMESTAMP_MS} (the end of year 9999), got {_short(since)}"
         )
-    return since, None if limit is None else parse_count(limit, "limit")
+    return since, None if limit is None else parse_count(limit, "limit", maximum=MAX_LIMIT)
 
 
 def parse_order_id(value: Any) -> str:

@@ -57,6 +57,8 @@ BAD_WINDOWS: list[tuple[Any, Any]] = [
     (None, "5"),
     (None, 2.5),
     (None, True),
+    (10**30, None),  # was sent, or failed inside ccxt ("Integer exceeds 64-bit range")
+    (None, 10**30),
 ]
 
 
