@@ -226,7 +226,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_fund(args: argparse.Namespace) -> int:
-    traded = _currency_steps(args.exchange)  # offline: the markets shipped with the package
+    traded = _currency_places(args.exchange)  # offline: the markets shipped with the package
     with _ledger(args) as ledger:
         if traded:  # as PaperExchange.fund: a currency the account holds stays fundable
             held = {b.currency for b in ledger.balances()}
