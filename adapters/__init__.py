@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .errors import (
         AdapterError,
         AuthenticationFailed,
+        ExchangeClosed,
         ExchangeError,
         ExchangeUnavailable,
         InsufficientFunds,
@@ -65,6 +66,7 @@ __all__ = [
     "Capabilities",
     "Credentials",
     "Exchange",
+    "ExchangeClosed",
     "ExchangeError",
     "ExchangeUnavailable",
     "Fill",
@@ -129,6 +131,7 @@ _WHERE = {
         [
             "AdapterError",
             "AuthenticationFailed",
+            "ExchangeClosed",
             "ExchangeError",
             "ExchangeUnavailable",
             "InsufficientFunds",

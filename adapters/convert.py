@@ -322,3 +322,15 @@ def fill_from_ccxt(t: Mapping[str, Any]) -> Fill:
         timestamp=t.get("timestamp"),
         info=t.get("info"),
     )
+
+
+def same_order(raw: Mapping[str, Any], request: OrderRequest) -> bool:
+    """Whether the venue's order (``raw``, read by ``Venue.read_order``) under our client
+    order id matches the request: a caller-chosen id may name an older, different order."""
+    amount, price = to_decimal(raw.get("amount")), to_decimal(raw.get("price"))
+    return (
+        raw.get("symbol") in (None, request.symbol)
+        and raw.get("side") in (None, request.side.value)
+        and (amount is None or amount == request.amount)
+        and (not price or request.price in (None, price))  # a market order's: its fills'
+    )

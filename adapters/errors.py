@@ -70,6 +70,10 @@ class UnsupportedFeature(AdapterError):
     """The exchange (or this adapter for it) does not offer the requested feature."""
 
 
+class ExchangeClosed(AdapterError, RuntimeError):
+    """The exchange was closed; a closed one sends nothing (open a new one)."""
+
+
 class MissingCredentials(AdapterError):
     """A private call was made without the credentials it needs; nothing was sent."""
 

@@ -31,6 +31,7 @@ from .convert import (
     order_from_ccxt,
     priced,
     read_answer,
+    same_order,
     ticker_from_ccxt,
     trade_from_ccxt,
     trading_fee_from_ccxt,
@@ -41,6 +42,7 @@ from .errors import (
     AdapterError,
     AuthenticationFailed,
     ClockSkew,
+    ExchangeClosed,
     ExchangeUnavailable,
     InvalidOrderRequest,
     OrderNotFound,
@@ -48,7 +50,6 @@ from .errors import (
     OrderRejected,
     RateLimited,
     UnknownSymbol,
-    UnreadableAnswer,
     from_ccxt,
 )
 from .inputs import parse_count, parse_order_id, parse_symbol, parse_window
@@ -64,11 +65,10 @@ from .models import (
     Ticker,
     Trade,
     TradingFee,
-    to_decimal,
 )
 from .protocol import Params
 from .redact import redact_client
-from .retry import RetryPolicy, never_sent, parse_retry_after
+from .retry import RetryPolicy, never_sent, outcome_unknown, parse_retry_after
 from .rules import check_market_rules
 from .streams import StreamPolicy, Watch
 from .venues import Venue, get_venue
@@ -124,6 +124,7 @@ class Exchange(ListCalls):
         # (and every frame) with ``verbose``.
         redact_client(self._client, session=lambda: self._venue.session_secrets(self._client))
         self._markets: dict[str, Market] | None = None
+        self._closed = False
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -139,7 +140,9 @@ class Exchange(ListCalls):
         await self.close()
 
     async def close(self) -> None:
-        """Close the ccxt client's HTTP session and WebSocket connections."""
+        """Close the ccxt client's HTTP session and WebSocket connections; later calls raise
+        :class:`~adapters.errors.ExchangeClosed` (ccxt would quietly open a new session)."""
+        self._closed = True
         await self._client.close()
 
     def __repr__(self) -> str:
@@ -195,6 +198,8 @@ class Exchange(ListCalls):
         return await self._call(call, client_order_id)
 
     async def _call(self, call: Callable[[], Awaitable[T]], client_order_id: str | None) -> T:
+        if self._closed:
+            raise ExchangeClosed(f"this {self._caps.id} exchange was closed; open a new one")
         try:
             return await call()
         except AdapterError:
@@ -499,7 +504,7 @@ class Exchange(ListCalls):
                     log.debug("%s: the request never left (%s); sending again in %.3fs "
                               "(%d/%d)", what, type(exc).__name__, wait, attempt,
                               policy.order_attempts)  # fmt: skip
-                elif _outcome_unknown(exc):
+                elif outcome_unknown(exc):
                     log.debug("%s: outcome unknown (%s); asking the venue for up to %gs, "
                               "never sending again", what, type(exc).__name__,
                               policy.order_lookup_window)  # fmt: skip
@@ -592,7 +597,7 @@ class Exchange(ListCalls):
         if raw is None:
             return None
         check_client_order_id_echo(self._caps.id, raw, client_order_id)
-        same = self._parse("order lookup", lambda: _same_order(venue.read_order(raw), request))
+        same = self._parse("order lookup", lambda: same_order(venue.read_order(raw), request))
         order = self._parse(
             "order lookup",
             lambda: order_from_ccxt(
@@ -719,32 +724,3 @@ class Exchange(ListCalls):
     def watch_balance(self) -> AsyncIterator[Balances]:
         """The account's balances each time they change (BitMart). Needs credentials."""
         return streams.watch_balance(self)
-
-
-def _outcome_unknown(err: AdapterError) -> bool:
-    """Whether a failed create may still have placed the order (the answer was lost)."""
-    if isinstance(err, ExchangeUnavailable | UnreadableAnswer):
-        return True
-    cause = err.__cause__
-    if cause is None:
-        return False
-    import aiohttp
-    import ccxt
-
-    if isinstance(cause, ccxt.BadResponse) or not isinstance(cause, ccxt.BaseError):
-        # ccxt could not read the answer, or its parser failed on it.
-        return True
-    # ccxt reports a body cut off mid-read as a bare ExchangeError from aiohttp's error.
-    return isinstance(cause.__cause__, aiohttp.ClientError)
-
-
-def _same_order(raw: Mapping[str, Any], request: OrderRequest) -> bool:
-    """Whether the venue's order (``raw``, read by ``Venue.read_order``) under our client
-    order id matches the request: a caller-chosen id may name an older, different order."""
-    amount, price = to_decimal(raw.get("amount")), to_decimal(raw.get("price"))
-    return (
-        raw.get("symbol") in (None, request.symbol)
-        and raw.get("side") in (None, request.side.value)
-        and (amount is None or amount == request.amount)
-        and (not price or request.price in (None, price))  # a market order's: its fills'
-    )

@@ -29,7 +29,7 @@ from tenacity import (
     stop_after_delay,
 )
 
-from .errors import ExchangeUnavailable, RateLimited
+from .errors import AdapterError, ExchangeUnavailable, RateLimited, UnreadableAnswer
 
 __all__ = [
     "RetryPolicy",
@@ -280,3 +280,20 @@ def short(exc: BaseException | None, limit: int = 200) -> str:
     """An error's text cut to ``limit`` characters, for log lines and error messages."""
     text = str(exc) if exc is not None else ""
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def outcome_unknown(err: AdapterError) -> bool:
+    """Whether a failed create may still have placed the order (the answer was lost)."""
+    if isinstance(err, ExchangeUnavailable | UnreadableAnswer):
+        return True
+    cause = err.__cause__
+    if cause is None:
+        return False
+    import aiohttp
+    import ccxt
+
+    if isinstance(cause, ccxt.BadResponse) or not isinstance(cause, ccxt.BaseError):
+        # ccxt could not read the answer, or its parser failed on it.
+        return True
+    # ccxt reports a body cut off mid-read as a bare ExchangeError from aiohttp's error.
+    return isinstance(cause.__cause__, aiohttp.ClientError)

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 
 from adapters import (
+    AdapterError,
+    ExchangeClosed,
     InvalidInput,
     MissingCredentials,
     OrderRequest,
@@ -147,3 +149,16 @@ async def test_paper_orders_take_a_symbol_in_another_case() -> None:
         assert (await ex.fetch_order(placed.id, "Eth/Usd")).id == placed.id
         assert [o.id for o in await ex.fetch_open_orders("eth/usd")] == [placed.id]
         assert (await ex.cancel_order(placed.id, "eth/usd")).status.value == "canceled"
+
+
+async def test_a_closed_exchange_refuses_calls_instead_of_reopening() -> None:
+    # ccxt reopens its HTTP session on the next call after close(); the adapter refuses
+    # instead. Were a request attempted, pytest-socket's refusal would surface as
+    # ExchangeUnavailable, so ExchangeClosed also shows nothing was sent.
+    ex = open_exchange("bitstamp")
+    await ex.close()
+    with pytest.raises(ExchangeClosed, match="bitstamp exchange was closed"):
+        await ex.fetch_ticker("BTC/USD")
+    with pytest.raises(ExchangeClosed):
+        await ex.load_markets()
+    assert isinstance(ExchangeClosed("x"), AdapterError)
