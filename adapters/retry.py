@@ -114,10 +114,17 @@ class RetryPolicy:
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.max_time
+        # The first try runs outside tenacity, in this frame, with no closures built:
+        # nearly every call succeeds first time, and each extra object or coroutine frame
+        # on the way to ccxt is paid again at every suspension of the request.
+        try:
+            if try_timeout is not None and try_timeout < deadline - loop.time():
+                return await call()
+            return await self._bounded_try(call, what, deadline)
+        except TRANSIENT as exc:
+            first_error: BaseException = exc
 
-        # The first try runs outside tenacity: building its retry state costs about as much
-        # as the whole typing layer, and nearly every call succeeds first time. tenacity
-        # then numbers the retries from 1, so the overall try number is one more.
+        # tenacity numbers the retries from 1, so the overall try number is one more.
         def tries(state: RetryCallState) -> int:
             return state.attempt_number + 1
 
@@ -167,28 +174,17 @@ class RetryPolicy:
             ) from exc
 
         async def attempt() -> T:
-            left = deadline - loop.time()
-            if try_timeout is not None and try_timeout < left:
+            if try_timeout is not None and try_timeout < deadline - loop.time():
                 return await call()
-            try:
-                # Each try gets only the time left, so the total bound holds even when the
-                # client timeout is longer than the policy's budget.
-                async with asyncio.timeout(max(left, 0.001)):
-                    return await call()
-            except TimeoutError as exc:
-                raise ExchangeUnavailable(
-                    f"{what}: no answer within the {self.max_time:g}s retry budget"
-                ) from exc
+            return await self._bounded_try(call, what, deadline)
 
-        try:
-            return await attempt()
-        except TRANSIENT as exc:
-            first_wait = wait_after(1, exc)
-            if out_of_budget(1, first_wait):
-                fail(exc, 1)
-            log.debug("%s: %s on try 1/%d (%s); retrying in %.3fs", what,
-                      type(exc).__name__, self.attempts, short(exc), first_wait)  # fmt: skip
-            await asyncio.sleep(first_wait)
+        first_wait = wait_after(1, first_error)
+        if out_of_budget(1, first_wait):
+            fail(first_error, 1)
+        log.debug("%s: %s on try 1/%d (%s); retrying in %.3fs", what,
+                  type(first_error).__name__, self.attempts, short(first_error),
+                  first_wait)  # fmt: skip
+        await asyncio.sleep(first_wait)
 
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(TRANSIENT),
@@ -198,6 +194,18 @@ class RetryPolicy:
             retry_error_callback=give_up,
         )
         return await retrying(attempt)
+
+    async def _bounded_try(self, call: Callable[[], Awaitable[T]], what: str, deadline: float) -> T:
+        """One try cut at the time left before ``deadline``, so the total bound holds even
+        when the client timeout is longer than the policy's budget."""
+        left = deadline - asyncio.get_running_loop().time()
+        try:
+            async with asyncio.timeout(max(left, 0.001)):
+                return await call()
+        except TimeoutError as exc:
+            raise ExchangeUnavailable(
+                f"{what}: no answer within the {self.max_time:g}s retry budget"
+            ) from exc
 
 
 def backoff_seconds(attempt: int, initial: float, maximum: float, jitter: float) -> float:
