@@ -125,19 +125,20 @@ def _dec(value: Any) -> Decimal:
     return to_decimal(value) or Decimal(0)
 
 
-_TICKER_FIELDS = {
-    "bid": "bid",
-    "bid_volume": "bidVolume",
-    "ask": "ask",
-    "ask_volume": "askVolume",
-    "last": "last",
-    "open": "open",
-    "high": "high",
-    "low": "low",
-    "vwap": "vwap",
-    "base_volume": "baseVolume",
-    "quote_volume": "quoteVolume",
-}
+# Model field and ccxt key, in the order ``Ticker`` declares the fields.
+_TICKER_FIELDS = (
+    ("bid", "bid"),
+    ("bid_volume", "bidVolume"),
+    ("ask", "ask"),
+    ("ask_volume", "askVolume"),
+    ("last", "last"),
+    ("open", "open"),
+    ("high", "high"),
+    ("low", "low"),
+    ("vwap", "vwap"),
+    ("base_volume", "baseVolume"),
+    ("quote_volume", "quoteVolume"),
+)
 
 
 def trading_fee_from_ccxt(symbol: str, raw: Mapping[str, Any], scale: Decimal) -> TradingFee:
@@ -156,20 +157,31 @@ def ticker_from_ccxt(t: Mapping[str, Any]) -> Ticker:
 
     Every field is a price or a size: one that is not a finite number of 0 or more makes
     the answer unreadable (``ValueError``), as a book level or a balance does. Every field
-    is converted here by ``to_decimal``, so pydantic's validation pass would only repeat it
-    (it was a quarter of the call's cost), and so would ``model_construct``'s per-field
-    loop (another third): the model is filled directly.
+    is converted here, so pydantic's validation pass would only repeat it (it was a quarter
+    of the call's cost), and so would ``model_construct``'s per-field loop (another third):
+    the model is filled directly. A float, what ccxt nearly always hands out, is checked
+    as a float (a NaN fails the comparison) before its text becomes a ``Decimal``.
     """
-    fields: dict[str, Any] = {"info": t.get("info"), "symbol": t["symbol"],
-                              "timestamp": t.get("timestamp")}  # fmt: skip
-    for name, key in _TICKER_FIELDS.items():
-        value = to_decimal(t.get(key))
-        if value is not None and (not value.is_finite() or value < 0):
-            raise ValueError(f"the ticker's {name} is {value}, not a finite number of 0 or more")
-        fields[name] = value
+    get = t.get
+    fields: dict[str, Any] = {"info": get("info"), "symbol": t["symbol"],
+                              "timestamp": get("timestamp")}  # fmt: skip
+    for name, key in _TICKER_FIELDS:
+        raw = get(key)
+        if raw is None:
+            fields[name] = None
+        elif type(raw) is float and 0.0 <= raw < _INF:
+            fields[name] = Decimal(repr(raw))
+        else:
+            value = to_decimal(raw)
+            if value is not None and (not value.is_finite() or value < 0):
+                raise ValueError(
+                    f"the ticker's {name} is {value}, not a finite number of 0 or more"
+                )
+            fields[name] = value
     return _build_ticker(fields)
 
 
+_INF = float("inf")
 _build_ticker = trusted_constructor(Ticker)
 
 
