@@ -284,6 +284,13 @@ class Exchange(ListCalls):
         """One market, in any case (``"eth/usd"`` finds ETH/USD; its ``symbol`` is the
         spelling to send). Raises :class:`InvalidInput` for what is no symbol at all (None, a
         number) and :class:`UnknownSymbol` with close matches."""
+        markets = self._markets
+        if markets is not None and type(symbol) is str:
+            # The common case: a known market, spelt as the venue spells it. A key of the
+            # market table is a symbol, so there is nothing for parse_symbol to refuse.
+            known = markets.get(symbol)
+            if known is not None:
+                return known
         parse_symbol(symbol)
         markets = await self.load_markets()
         found = markets.get(symbol) or markets.get(symbol.upper())

@@ -222,7 +222,9 @@ class RedactingLogger:
             self._logger.log(level, "%s", self._redact(text))
 
     def debug(self, msg: object, *args: object, **_: object) -> None:
-        self.log(logging.DEBUG, msg, *args)
+        # ccxt calls this twice a request; checked here so that costs no further call.
+        if self._logger.isEnabledFor(logging.DEBUG):
+            self.log(logging.DEBUG, msg, *args)
 
     def info(self, msg: object, *args: object, **_: object) -> None:
         self.log(logging.INFO, msg, *args)
