@@ -341,16 +341,33 @@ def _json_answers_only(base: type[Any]) -> type[Any]:
     import ccxt
 
     class JsonAnswersOnly(base):  # type: ignore[misc]
-        async def fetch(
-            self, url: str, method: str = "GET", headers: Any = None, body: Any = None
+        # Checked in ccxt's synchronous error hook, which ``fetch`` calls with the decoded
+        # body (None when it was not JSON), rather than by wrapping ``fetch``: a coroutine
+        # frame less on every request. ccxt's own order is kept: the venue's error payload
+        # first, then the HTTP status (a 429 or 502 with a web page stays a rate limit or
+        # an outage), and only then "not JSON".
+        def handle_errors(
+            self,
+            code: Any,
+            reason: Any,
+            url: str,
+            method: str,
+            headers: Any,
+            body: Any,
+            response: Any,
+            request_headers: Any,
+            request_body: Any,
         ) -> Any:
-            answer = await super().fetch(url, method, headers, body)
-            if isinstance(answer, dict | list):
-                return answer
-            start = answer[:60] if isinstance(answer, str | bytes) else type(answer).__name__
-            raise ccxt.ExchangeNotAvailable(
-                f"{self.id} {method} {url}: the answer is not JSON (starts {start!r})"
+            handled = super().handle_errors(
+                code, reason, url, method, headers, body, response, request_headers, request_body
             )
+            if response is None:
+                self.handle_http_status_code(code, reason, url, method, body)
+                start = body[:60] if isinstance(body, str | bytes) else type(body).__name__
+                raise ccxt.ExchangeNotAvailable(
+                    f"{self.id} {method} {url}: the answer is not JSON (starts {start!r})"
+                )
+            return handled
 
     JsonAnswersOnly.__name__ = JsonAnswersOnly.__qualname__ = base.__name__
     return JsonAnswersOnly
