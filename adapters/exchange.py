@@ -284,13 +284,9 @@ class Exchange(ListCalls):
         """One market, in any case (``"eth/usd"`` finds ETH/USD; its ``symbol`` is the
         spelling to send). Raises :class:`InvalidInput` for what is no symbol at all (None, a
         number) and :class:`UnknownSymbol` with close matches."""
-        markets = self._markets
-        if markets is not None and type(symbol) is str:
-            # The common case: a known market, spelt as the venue spells it. A key of the
-            # market table is a symbol, so there is nothing for parse_symbol to refuse.
-            known = markets.get(symbol)
-            if known is not None:
-                return known
+        known = self._loaded_market(symbol)
+        if known is not None:
+            return known
         parse_symbol(symbol)
         markets = await self.load_markets()
         found = markets.get(symbol) or markets.get(symbol.upper())
@@ -302,11 +298,21 @@ class Exchange(ListCalls):
             )
         return found
 
+    def _loaded_market(self, symbol: Any) -> Market | None:
+        """The common case of :meth:`market`, without a coroutine: a loaded market spelt as
+        the venue spells it (a key of the market table is a symbol, so there is nothing
+        for ``parse_symbol`` to refuse). None sends the caller to :meth:`market`."""
+        markets = self._markets
+        if markets is None or type(symbol) is not str:
+            return None
+        return markets.get(symbol)
+
     # -- public market data ----------------------------------------------------------------
 
     async def fetch_ticker(self, symbol: str, params: Params = None) -> Ticker:
         """Best bid/ask, last price and 24h statistics."""
-        symbol, kw = (await self.market(symbol)).symbol, params_dict(params)
+        market = self._loaded_market(symbol) or await self.market(symbol)
+        symbol, kw = market.symbol, params_dict(params)
         t = await self._read(
             f"fetch_ticker {symbol}", lambda: self._client.fetch_ticker(symbol, kw)
         )
@@ -323,7 +329,8 @@ class Exchange(ListCalls):
         """
         if limit is not None:
             limit = parse_count(limit, "limit", maximum=self._venue.book_limit_max)
-        symbol, kw = (await self.market(symbol)).symbol, params_dict(params)
+        market = self._loaded_market(symbol) or await self.market(symbol)
+        symbol, kw = market.symbol, params_dict(params)
         book = await self._read(
             f"fetch_order_book {symbol}", lambda: self._client.fetch_order_book(symbol, limit, kw)
         )

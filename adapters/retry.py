@@ -118,7 +118,8 @@ class RetryPolicy:
         # nearly every call succeeds first time, and each extra object or coroutine frame
         # on the way to ccxt is paid again at every suspension of the request.
         try:
-            if try_timeout is not None and try_timeout < deadline - loop.time():
+            # The whole budget is left: the clock was read a moment ago.
+            if try_timeout is not None and try_timeout < self.max_time:
                 return await call()
             return await self._bounded_try(call, what, deadline)
         except TRANSIENT as exc:
