@@ -191,21 +191,10 @@ class Exchange(ListCalls):
         once and sends the call once more. The venue refused the first request outright,
         so even an order cannot be placed twice this way.
         """
-        # The first send is awaited here rather than through ``_call``: one coroutine frame
-        # less between the caller and ccxt, paid at every suspension of the request.
-        err: ClockSkew
         try:
-            return await call()
+            return await self._call(call, client_order_id)
         except ClockSkew as exc:
-            err = exc
-        except AdapterError:
-            raise
-        except Exception as exc:
-            mapped = self._mapped(exc, client_order_id)
-            if not isinstance(mapped, ClockSkew):
-                raise mapped from exc
-            err = mapped
-        await self._resync_clock(err)
+            await self._resync_clock(exc)
         return await self._call(call, client_order_id)
 
     async def _call(self, call: Callable[[], Awaitable[T]], client_order_id: str | None) -> T:
@@ -216,15 +205,12 @@ class Exchange(ListCalls):
         except AdapterError:
             raise
         except Exception as exc:
-            raise self._mapped(exc, client_order_id) from exc
-
-    def _mapped(self, exc: Exception, client_order_id: str | None) -> AdapterError:
-        err = self._error(exc, client_order_id)
-        if isinstance(err, RateLimited) and err.retry_after is None:
-            # ccxt keeps no headers on its exceptions; the client holds the last ones.
-            headers = getattr(self._client, "last_response_headers", None)
-            err.retry_after = parse_retry_after(headers)
-        return err
+            err = self._error(exc, client_order_id)
+            if isinstance(err, RateLimited) and err.retry_after is None:
+                # ccxt keeps no headers on its exceptions; the client holds the last ones.
+                headers = getattr(self._client, "last_response_headers", None)
+                err.retry_after = parse_retry_after(headers)
+            raise err from exc
 
     async def _resync_clock(self, refusal: ClockSkew) -> None:
         try:
@@ -246,11 +232,7 @@ class Exchange(ListCalls):
     def _read(
         self, what: str, call: Callable[[], Awaitable[T]], *, private: bool = False
     ) -> Coroutine[Any, Any, T]:
-        """An idempotent call: credentials checked first, transient errors retried.
-
-        Not a coroutine itself: it hands out the retry loop's, one frame less per call.
-        Callers await it at once, so the checks still run before anything is sent.
-        """
+        """An idempotent call: credentials checked, transient errors retried (no own frame)."""
         if private:
             self._credentials.require(self._caps)
         log.debug("%s %s", self._caps.id, what)
@@ -284,9 +266,8 @@ class Exchange(ListCalls):
         """One market, in any case (``"eth/usd"`` finds ETH/USD; its ``symbol`` is the
         spelling to send). Raises :class:`InvalidInput` for what is no symbol at all (None, a
         number) and :class:`UnknownSymbol` with close matches."""
-        known = self._loaded_market(symbol)
-        if known is not None:
-            return known
+        if self._markets is not None and type(symbol) is str and symbol in self._markets:
+            return self._markets[symbol]  # a key is a symbol: nothing for parse_symbol to refuse
         parse_symbol(symbol)
         markets = await self.load_markets()
         found = markets.get(symbol) or markets.get(symbol.upper())
@@ -298,21 +279,11 @@ class Exchange(ListCalls):
             )
         return found
 
-    def _loaded_market(self, symbol: Any) -> Market | None:
-        """The common case of :meth:`market`, without a coroutine: a loaded market spelt as
-        the venue spells it (a key of the market table is a symbol, so there is nothing
-        for ``parse_symbol`` to refuse). None sends the caller to :meth:`market`."""
-        markets = self._markets
-        if markets is None or type(symbol) is not str:
-            return None
-        return markets.get(symbol)
-
     # -- public market data ----------------------------------------------------------------
 
     async def fetch_ticker(self, symbol: str, params: Params = None) -> Ticker:
         """Best bid/ask, last price and 24h statistics."""
-        market = self._loaded_market(symbol) or await self.market(symbol)
-        symbol, kw = market.symbol, params_dict(params)
+        symbol, kw = (await self.market(symbol)).symbol, params_dict(params)
         t = await self._read(
             f"fetch_ticker {symbol}", lambda: self._client.fetch_ticker(symbol, kw)
         )
@@ -329,8 +300,7 @@ class Exchange(ListCalls):
         """
         if limit is not None:
             limit = parse_count(limit, "limit", maximum=self._venue.book_limit_max)
-        market = self._loaded_market(symbol) or await self.market(symbol)
-        symbol, kw = market.symbol, params_dict(params)
+        symbol, kw = (await self.market(symbol)).symbol, params_dict(params)
         book = await self._read(
             f"fetch_order_book {symbol}", lambda: self._client.fetch_order_book(symbol, limit, kw)
         )
