@@ -48,7 +48,6 @@ Journal = list[tuple[Any, Any, Any, Any]]
 
 _store_ask = Asks.storeArray
 _store_bid = Bids.storeArray
-_first = list.__getitem__
 
 
 class _TapAsks(Asks):  # type: ignore[misc]
@@ -206,11 +205,15 @@ def tap_client_class(base: type[Any]) -> type[Any]:
             try:
                 return base_handle_message(self, client, message)
             finally:
+                # Once per message: the hooks are looked up here rather than through
+                # _paper_moved, one call fewer on the paper stream's hot path.
                 hook = self.paper_after_message
                 if hook is not None:
                     hook()
                 self.paper_handled += 1
-                self._paper_moved()
+                hook = self.paper_on_change
+                if hook is not None:
+                    hook()
 
     PaperTap.__name__ = PaperTap.__qualname__ = base.__name__
     return PaperTap
@@ -248,6 +251,7 @@ class EngineFeed:
         self._known = engine.symbols
         self._tops: list[tuple[str, float | None, float | None]] = []
         self._tops_version = -1
+        self._watch: list[tuple[str, Any, list[float], list[float], Any, Any]] = []
 
     def after_message(self) -> None:
         """After each WebSocket message: apply the journal now only if it can touch an order."""
@@ -261,28 +265,20 @@ class EngineFeed:
 
     def _touches(self) -> bool:
         engine = self.engine
-        if self._tops_version != engine.resting_version:
-            self._tops = engine.resting_tops()
-            self._tops_version = engine.resting_version
-        tops = self._tops
-        if not tops:
-            return False
         books = self.client.orderbooks
-        for symbol, bid, ask in tops:
-            book = books.get(symbol)
-            if book is None:
-                continue
-            # list.__getitem__, not len() or []: ccxt's book sides define both in Python.
-            try:
-                if bid is not None and _first(book["asks"], 0)[0] <= bid:
-                    return True
-            except IndexError:
-                pass
-            try:
-                if ask is not None and _first(book["bids"], 0)[0] >= ask:
-                    return True
-            except IndexError:
-                pass
+        if self._tops_version != engine.resting_version:
+            self._watch = self._watch_list(books)
+        for symbol, book, ask_keys, bid_keys, bid, minus_ask in self._watch:
+            if books.get(symbol) is not book:  # ccxt made a new book (a resubscription)
+                self._watch = self._watch_list(books)
+                return self._touches()
+            # ccxt's sorted price index of each side (bids as -price): plain lists, unlike
+            # the sides themselves, whose len() and [] are Python methods.
+            if bid is not None and ask_keys and ask_keys[0] <= bid:
+                return True
+            if minus_ask is not None and bid_keys and bid_keys[0] <= minus_ask:
+                return True
+        tops = self._tops
         for trade in self.recent:
             price, side, symbol = trade.get("price"), trade.get("side"), trade.get("symbol")
             if price is None:
@@ -295,6 +291,19 @@ class EngineFeed:
                 if ask is not None and side != "sell" and price >= ask:
                     return True
         return False
+
+    def _watch_list(self, books: Any) -> list[tuple[str, Any, list[float], list[float], Any, Any]]:
+        """Per market with resting orders: its ccxt book, the book's price indexes, the best
+        resting bid and minus the best resting ask (what :meth:`_touches` compares)."""
+        engine = self.engine
+        self._tops = engine.resting_tops()
+        self._tops_version = engine.resting_version
+        out = []
+        for symbol, bid, ask in self._tops:
+            book = books.get(symbol)
+            asks, bids = ([], []) if book is None else (book["asks"]._index, book["bids"]._index)
+            out.append((symbol, book, asks, bids, bid, None if ask is None else -ask))
+        return out
 
     def drain(self) -> None:
         """Apply everything noted since the last drain. Never raises into ccxt."""
