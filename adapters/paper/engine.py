@@ -315,41 +315,51 @@ class Engine:
     ) -> EngineResult:
         """Apply ``(tag, is_bid, price, amount)`` levels, then fill what the book crosses.
 
-        The first item of each level is ignored, so a feed can pass its own records as they
-        are. This is :meth:`on_book_delta` without the event object (the feed's hot path):
-        float prices and amounts, one call per run of levels, the side updates written out.
+        The first item of each level is ignored. This is :meth:`on_book_delta` without the
+        event object: float prices and amounts, one call per run of levels.
+        """
+        bids = [(p, a) for _, is_bid, p, a in levels if is_bid]
+        asks = [(p, a) for _, is_bid, p, a in levels if not is_bid]
+        return self.on_book_sides(symbol, ((True, bids), (False, asks)), timestamp)
+
+    def on_book_sides(
+        self,
+        symbol: str,
+        sides: Iterable[tuple[bool, Iterable[Sequence[float]]]],
+        timestamp: int,
+    ) -> EngineResult:
+        """Apply ``(is_bid, levels)`` runs of ``[price, amount]`` levels (each side's in the
+        order they happened), then fill what the book crosses.
+
+        The feed's hot path: it hands over ccxt's own level lists, one call per run of levels
+        of one book, so the levels' order across the two sides does not matter (they are
+        separate books, and resting orders are only checked at the end).
         """
         st = self._symbols[symbol]
-        bids, asks = st.bids, st.asks
-        bid_amounts, ask_amounts = bids.amounts, asks.amounts
         took_any = bool(st.took_bids or st.took_asks)
-        for _, is_bid, price, amount in levels:
-            if not (0.0 < price < _INF and 0.0 <= amount < _INF):
-                self.ignored += 1
-                continue
-            amounts = bid_amounts if is_bid else ask_amounts
-            if amount > 0:
-                if price not in amounts:
-                    if is_bid:
-                        insort(bids.keys, -price)
-                    else:
-                        insort(asks.keys, price)
-                amounts[price] = amount
-            elif price in amounts:
-                del amounts[price]
-                if is_bid:
-                    keys = bids.keys
-                    del keys[bisect_left(keys, -price)]
-                else:
-                    keys = asks.keys
-                    del keys[bisect_left(keys, price)]
-            if took_any:
-                took = st.took_bids if is_bid else st.took_asks
-                if price in took:
+        ignored = 0
+        for is_bid, levels in sides:
+            side = st.bids if is_bid else st.asks
+            amounts, keys, took = side.amounts, side.keys, st.took_bids if is_bid else st.took_asks
+            sign = -1.0 if is_bid else 1.0
+            for level in levels:
+                price, amount = level[0], level[1]
+                if not (0.0 < price < _INF and 0.0 <= amount < _INF):
+                    ignored += 1
+                    continue
+                if amount > 0:
+                    if price not in amounts:
+                        insort(keys, sign * price)
+                    amounts[price] = amount
+                elif price in amounts:
+                    del amounts[price]
+                    del keys[bisect_left(keys, sign * price)]
+                if took_any and price in took:
                     if amount > 0:
                         took[price] = min(took[price], float_to_dec(amount))
                     else:
                         del took[price]
+        self.ignored += ignored
         st.has_book = True
         if crossed(st):
             return self._cross_resting(st, timestamp)

@@ -37,46 +37,105 @@ __all__ = ["EngineFeed", "Journal", "tap_client_class"]
 
 log = logging.getLogger("adapters.paper")
 
-# Journal entries, in the order ccxt made the changes: a book level is
-# ``(book, is_bid, price, amount)``; anything else has ``None`` first:
-# ``(None, RESET, book, None)`` or ``(None, TRADE, trade, None)``. Levels are by far the most
-# frequent, so their entry is the one that needs no tag.
 RESET, TRADE = 1, 2
 
-Journal = list[tuple[Any, Any, Any, Any]]
+
+class Journal:
+    """What ccxt changed since the feed last applied it, in order.
+
+    ``entries`` holds runs of book levels, ``(book, is_bid, levels, side)``, where ``levels``
+    are the very lists ccxt parsed (``[price, amount]``; no copy per level), and markers,
+    ``(None, RESET, book, None)`` and ``(None, TRADE, trade, None)``. A side appends to its
+    open run until the journal moves on to another book or a marker, which closes every
+    open run: so the runs of one book between two markers are one stretch of entries, and
+    each side's levels stay in ccxt's order.
+
+    A level list ccxt stored may later be updated in place by ccxt; it is read when the
+    journal is applied, so it then shows a later amount of its own price, which the run
+    also holds after it. The book comes out the same, and a new level is a price our own
+    fills never took from (see :meth:`Engine.on_book_sides`).
+    """
+
+    __slots__ = ("cut", "entries")
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[Any, Any, Any, Any]] = []
+        #: Where the runs still open start in ``entries``.
+        self.cut = 0
+
+    def open_run(self, side: Any) -> None:
+        """Start ``side``'s run (its ``_pending`` list, empty so far)."""
+        entries = self.entries
+        if len(entries) > self.cut and entries[-1][0] is not side._book:
+            self.close_runs()
+        entries.append((side._book, side.side, side._pending, side))
+
+    def close_runs(self) -> None:
+        """Give every open run's side a fresh list: later levels start a new run."""
+        entries = self.entries
+        for entry in entries[self.cut :]:
+            if entry[0] is not None:
+                entry[3]._pending = []
+        self.cut = len(entries)
+
+    def mark(self, kind: int, item: Any) -> None:
+        """Append a reset or a trade marker."""
+        self.close_runs()
+        self.entries.append((None, kind, item, None))
+        self.cut = len(self.entries)
+
+    def clear(self) -> None:
+        """Forget everything (after it has been applied)."""
+        self.close_runs()
+        self.entries.clear()
+        self.cut = 0
 
 
 _store_ask = Asks.storeArray
 _store_bid = Bids.storeArray
 
 
+def _note(side: Any, level: list[Any]) -> None:
+    if not side._pending:
+        side._journal.open_run(side)
+    side._pending.append(level)
+
+
 class _TapAsks(Asks):  # type: ignore[misc]
     _journal: Journal
     _book: Any
+    _pending: list[Any]
 
     def storeArray(self, delta: Any) -> None:
         _store_ask(self, delta)
-        self._journal.append((self._book, False, delta[0], delta[1]))
+        pending = self._pending
+        if not pending:
+            self._journal.open_run(self)
+        pending.append(delta)
 
     def limit(self) -> None:
         level: Any
         for level in list.__getitem__(self, slice(self._depth, None)):
-            self._journal.append((self._book, False, level[0], 0.0))
+            _note(self, [level[0], 0.0])
         Asks.limit(self)
 
 
 class _TapBids(Bids):  # type: ignore[misc]
     _journal: Journal
     _book: Any
+    _pending: list[Any]
 
     def storeArray(self, delta: Any) -> None:
         _store_bid(self, delta)
-        self._journal.append((self._book, True, delta[0], delta[1]))
+        pending = self._pending
+        if not pending:
+            self._journal.open_run(self)
+        pending.append(delta)
 
     def limit(self) -> None:
         level: Any
         for level in list.__getitem__(self, slice(self._depth, None)):
-            self._journal.append((self._book, True, level[0], 0.0))
+            _note(self, [level[0], 0.0])
         Bids.limit(self)
 
 
@@ -84,7 +143,7 @@ class _TapBook(CcxtOrderBook):  # type: ignore[misc]
     _journal: Journal
 
     def reset(self, snapshot: Any = None) -> None:
-        self._journal.append((None, RESET, self, None))
+        self._journal.mark(RESET, self)
         CcxtOrderBook.reset(self, snapshot or {})
 
 
@@ -96,6 +155,7 @@ def _tap_book(journal: Journal, snapshot: Any, depth: Any) -> _TapBook:
     for side in (asks, bids):
         side._journal = journal
         side._book = book
+        side._pending = []
     book._journal = journal
     if snapshot.get("asks") or snapshot.get("bids"):
         book.reset(snapshot)
@@ -108,7 +168,7 @@ class _TapTrades(ArrayCache):  # type: ignore[misc]
 
     def append(self, item: Any) -> None:
         ArrayCache.append(self, item)
-        self._journal.append((None, TRADE, item, None))
+        self._journal.mark(TRADE, item)
         self._recent.append(item)
 
 
@@ -154,7 +214,7 @@ def tap_client_class(base: type[Any]) -> type[Any]:
         paper_on_change: Callable[[], None] | None
 
         def __init__(self, config: Any = None) -> None:
-            self.paper_journal = []
+            self.paper_journal = Journal()
             self.paper_recent_trades = []
             self.paper_after_message = None
             self.paper_handled = self.paper_busy = 0
@@ -228,11 +288,10 @@ class EngineFeed:
     venue's messages came in. ``client`` is the tapped ccxt.pro client.
     """
 
-    #: Apply the journal at least this often (entries), so it never grows without bound.
-    #: Small on purpose: every entry is a tuple the garbage collector tracks, and entries
-    #: that live past a collection are traversed again at each one. 256 keeps most of them
-    #: short-lived; 4096 cost a tenth of the paper stream's throughput (``paper_stream``).
-    MAX_PENDING = 256
+    #: Apply the journal at least every this many messages, so that it never grows without
+    #: bound. Small on purpose: the journal keeps ccxt's level lists alive, containers the
+    #: garbage collector traverses again at each collection they outlive.
+    MAX_PENDING = 40
 
     def __init__(
         self,
@@ -242,6 +301,7 @@ class EngineFeed:
     ) -> None:
         self.client = client
         self.journal: Journal = client.paper_journal
+        self._held = 0  # messages since the journal was last applied
         self.recent: list[Any] = client.paper_recent_trades
         self.engine = engine
         self.sink = sink
@@ -255,10 +315,10 @@ class EngineFeed:
 
     def after_message(self) -> None:
         """After each WebSocket message: apply the journal now only if it can touch an order."""
-        journal = self.journal
-        if not journal:
+        if not self.journal.entries:
             return
-        if len(journal) >= self.MAX_PENDING or self._touches():
+        self._held += 1
+        if self._held >= self.MAX_PENDING or self._touches():
             self.drain()
         elif self.recent:
             del self.recent[:]
@@ -307,11 +367,12 @@ class EngineFeed:
 
     def drain(self) -> None:
         """Apply everything noted since the last drain. Never raises into ccxt."""
-        journal = self.journal
+        self._held = 0
+        journal = self.journal.entries
         if not journal:
             return
-        # The hot path of the paper feed: it runs after every WebSocket message, inside
-        # ccxt's receive loop. Runs of levels of one book go to the engine in one call.
+        # The hot path of the paper feed: it runs inside ccxt's receive loop. The runs of
+        # levels of one book between two markers go to the engine in one call.
         engine = self.engine
         known = self._known
         sink = self.sink
@@ -331,9 +392,9 @@ class EngineFeed:
                         ):
                             self.market_time = stamp
                         self.events += 1
-                        result = engine.on_book_levels(
+                        result = engine.on_book_sides(
                             symbol,
-                            journal[i:j] if i or j < n else journal,
+                            [(entry[1], entry[2]) for entry in journal[i:j]],
                             stamp or self.market_time or 0,
                         )
                         if result is not NOTHING and result:
@@ -353,7 +414,7 @@ class EngineFeed:
             log.exception("paper engine feed failed; the market data step was skipped")
         finally:
             # Draining is synchronous: nothing can be appended while the loop runs.
-            journal.clear()
+            self.journal.clear()
             del self.recent[:]
 
     def _trade(self, trade: Any) -> None:
