@@ -284,6 +284,12 @@ class Engine:
             for symbol, st in self._resting.items()
         ]
 
+    def holds_taken(self, symbol: str) -> bool:
+        """True while our own taker fills hold size taken from ``symbol``'s visible levels
+        (then every level update matters, not only the book it leaves)."""
+        st = self._sym(symbol)
+        return bool(st.took_bids or st.took_asks)
+
     def has_book(self, symbol: str) -> bool:
         """True once a snapshot or delta for ``symbol`` has been applied."""
         return self._sym(symbol).has_book

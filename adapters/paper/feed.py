@@ -144,7 +144,27 @@ class _TapBook(CcxtOrderBook):  # type: ignore[misc]
 
     def reset(self, snapshot: Any = None) -> None:
         self._journal.mark(RESET, self)
+        _tap_sides(self)  # the levels after a reset are journaled again
         CcxtOrderBook.reset(self, snapshot or {})
+
+
+def _tap_sides(book: Any) -> None:
+    """Have ``book``'s sides note their levels again (see :func:`_untap_sides`)."""
+    asks, bids = book["asks"], book["bids"]
+    if type(asks) is Asks:
+        asks.__class__ = _TapAsks
+    if type(bids) is Bids:
+        bids.__class__ = _TapBids
+
+
+def _untap_sides(book: Any) -> None:
+    """Make ``book``'s sides ccxt's own classes again: they note nothing and cost nothing
+    more than in ccxt (same instance layout, so the class can be swapped back and forth)."""
+    asks, bids = book["asks"], book["bids"]
+    if type(asks) is _TapAsks:
+        asks.__class__ = Asks
+    if type(bids) is _TapBids:
+        bids.__class__ = Bids
 
 
 def _tap_book(journal: Journal, snapshot: Any, depth: Any) -> _TapBook:
@@ -302,6 +322,8 @@ class EngineFeed:
         self.client = client
         self.journal: Journal = client.paper_journal
         self._held = 0  # messages since the journal was last applied
+        #: Markets whose engine book is behind ccxt's (see :meth:`_defer`), with ccxt's book.
+        self._stale: dict[str, Any] = {}
         self.recent: list[Any] = client.paper_recent_trades
         self.engine = engine
         self.sink = sink
@@ -315,13 +337,67 @@ class EngineFeed:
 
     def after_message(self) -> None:
         """After each WebSocket message: apply the journal now only if it can touch an order."""
-        if not self.journal.entries:
+        if not self.journal.entries and not self._stale:
             return
         self._held += 1
-        if self._held >= self.MAX_PENDING or self._touches():
+        if self._touches():
             self.drain()
+        elif self._held >= self.MAX_PENDING:
+            self._defer()
         elif self.recent:
             del self.recent[:]
+
+    def _defer(self) -> None:
+        """Clear a journal that cannot touch an order without applying its book levels.
+
+        Applied in order, such a journal fills nothing: every message in it left the book
+        short of every resting order. What it changes is the engine's copy of the books, and
+        that copy is then ccxt's book as it is now. So the markets it changed are noted stale
+        and :meth:`drain` copies ccxt's book into the engine, once, before the engine next
+        acts. Not when our own fills hold size taken from a level (each update of it
+        counts), when ccxt replaced a book, or when the journal holds a trade.
+        """
+        journal = self.journal.entries
+        known, books, engine = self._known, self.client.orderbooks, self.engine
+        stale: list[tuple[str, Any]] = []
+        last = None
+        for book, _, _, _ in journal:
+            if book is None:
+                return self.drain()
+            if book is last:
+                continue
+            last = book
+            symbol = book["symbol"]
+            if symbol in known:
+                if books.get(symbol) is not book or engine.holds_taken(symbol):
+                    return self.drain()
+                stale.append((symbol, book))
+        self._held = 0
+        self.journal.clear()
+        del self.recent[:]
+        for symbol, book in stale:
+            self.events += 1
+            self._stale[symbol] = book
+            _untap_sides(book)  # until then, ccxt's updates of this book go unnoted
+        for book in self._stale.values():
+            self._stamp(book["timestamp"])
+
+    def _catch_up(self) -> None:
+        """Copy ccxt's book of each stale market into the engine (see :meth:`_defer`)."""
+        stale, self._stale = self._stale, {}
+        for symbol, book in stale.items():
+            _tap_sides(book)
+            stamp = self._stamp(book["timestamp"])
+            result = self.engine.on_book_snapshot(
+                BookSnapshot(
+                    symbol,
+                    [(level[0], level[1]) for level in list.__iter__(book["bids"])],
+                    [(level[0], level[1]) for level in list.__iter__(book["asks"])],
+                    stamp,
+                )
+            )
+            if result is not NOTHING and result:
+                self.sink(result)
 
     def _touches(self) -> bool:
         engine = self.engine
@@ -368,6 +444,11 @@ class EngineFeed:
     def drain(self) -> None:
         """Apply everything noted since the last drain. Never raises into ccxt."""
         self._held = 0
+        if self._stale:
+            try:
+                self._catch_up()
+            except Exception:
+                log.exception("paper engine feed failed; the market data step was skipped")
         journal = self.journal.entries
         if not journal:
             return
