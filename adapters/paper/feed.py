@@ -8,16 +8,20 @@ The paper exchange's client is the venue's ccxt.pro class with three narrow taps
 * after each WebSocket message is handled, :meth:`EngineFeed.after_message` runs.
 
 The notes form one journal in the order ccxt made the changes, after ccxt's own
-snapshot/delta synchronisation, with no second parse of the venue's frames. After each
-message the feed asks one cheap question: can what just arrived touch a resting order (the
-book's best ask at or below the best resting bid, or the best bid at or above the best
-resting ask, or a trade at or through one)? Only then, or before any order operation, or when
-the journal grows long, is the journal applied to the engine, in order, with resting orders
-checked after every run of levels and before every trade. A book update that cannot touch
-an order costs a list append per level, so the paper stream keeps up with ccxt.pro.
+snapshot/delta synchronisation, with no second parse of the venue's frames: runs of ccxt's
+own level lists, no copy per level. After each message the feed asks one cheap question: can
+what just arrived touch a resting order (the book's best ask at or below the best resting
+bid, or the best bid at or above the best resting ask, or a trade at or through one)? Only
+then, or before any order operation, is the journal applied to the engine, in order, with
+resting orders checked after every run of levels and before every trade. A journal that
+grows long without touching anything fills nothing when applied and leaves the engine's book
+equal to ccxt's, so it is dropped instead: the engine copies ccxt's book once, before it next
+acts, and until then the book's sides are ccxt's own classes, which note nothing. So a book
+update that cannot touch an order costs what it costs in ccxt.
 
-The taps rely on ccxt.pro's ``order_book()`` factory, ``OrderBookSide.storeArray``,
-``ArrayCache.append`` and ``handle_message``, which both venues use in the pinned ccxt range.
+The taps rely on ccxt.pro's ``order_book()`` factory, ``OrderBookSide.storeArray`` and its
+``_index`` (the side's sorted prices), ``ArrayCache.append`` and ``handle_message``, which both
+venues use in the pinned ccxt range.
 """
 
 from __future__ import annotations
@@ -308,9 +312,10 @@ class EngineFeed:
     venue's messages came in. ``client`` is the tapped ccxt.pro client.
     """
 
-    #: Apply the journal at least every this many messages, so that it never grows without
-    #: bound. Small on purpose: the journal keeps ccxt's level lists alive, containers the
-    #: garbage collector traverses again at each collection they outlive.
+    #: Apply (or drop, see :meth:`_defer`) the journal at least every this many messages,
+    #: so that it never grows without bound. Small on purpose: the journal keeps ccxt's
+    #: level lists alive, containers the garbage collector traverses again at each
+    #: collection they outlive.
     MAX_PENDING = 40
 
     def __init__(
@@ -355,7 +360,9 @@ class EngineFeed:
         that copy is then ccxt's book as it is now. So the markets it changed are noted stale
         and :meth:`drain` copies ccxt's book into the engine, once, before the engine next
         acts. Not when our own fills hold size taken from a level (each update of it
-        counts), when ccxt replaced a book, or when the journal holds a trade.
+        counts), when ccxt replaced a book, or when the journal holds a trade or a reset.
+        (The engine's ``ignored`` count then counts the unusable levels of the copied book,
+        not each update that carried one.)
         """
         journal = self.journal.entries
         known, books, engine = self._known, self.client.orderbooks, self.engine
@@ -369,7 +376,11 @@ class EngineFeed:
             last = book
             symbol = book["symbol"]
             if symbol in known:
-                if books.get(symbol) is not book or engine.holds_taken(symbol):
+                if (
+                    books.get(symbol) is not book
+                    or self._stale.get(symbol, book) is not book
+                    or engine.holds_taken(symbol)
+                ):
                     return self.drain()
                 stale.append((symbol, book))
         self._held = 0
