@@ -341,11 +341,28 @@ class EngineFeed:
         self._watch: list[tuple[str, Any, list[float], list[float], Any, Any]] = []
 
     def after_message(self) -> None:
-        """After each WebSocket message: apply the journal now only if it can touch an order."""
+        """After each WebSocket message: apply the journal now only if it can touch an order.
+
+        Written out in one function: it runs after every message, inside ccxt's receive loop.
+        """
         if not self.journal.entries and not self._stale:
             return
         self._held += 1
-        if self._touches():
+        books = self.client.orderbooks
+        if self._tops_version != self.engine.resting_version:
+            self._watch = self._watch_list(books)
+        for symbol, book, ask_keys, bid_keys, bid, minus_ask in self._watch:
+            if books.get(symbol) is not book:  # ccxt made a new book (a resubscription)
+                self._watch = self._watch_list(books)
+                self._held -= 1
+                return self.after_message()
+            # ccxt's sorted price index of each side (bids as -price): plain lists, unlike
+            # the sides themselves, whose len() and [] are Python methods.
+            if (bid is not None and ask_keys and ask_keys[0] <= bid) or (
+                minus_ask is not None and bid_keys and bid_keys[0] <= minus_ask
+            ):
+                return self.drain()
+        if self.recent and self._trades_touch():
             self.drain()
         elif self._held >= self.MAX_PENDING:
             self._defer()
@@ -410,21 +427,7 @@ class EngineFeed:
             if result is not NOTHING and result:
                 self.sink(result)
 
-    def _touches(self) -> bool:
-        engine = self.engine
-        books = self.client.orderbooks
-        if self._tops_version != engine.resting_version:
-            self._watch = self._watch_list(books)
-        for symbol, book, ask_keys, bid_keys, bid, minus_ask in self._watch:
-            if books.get(symbol) is not book:  # ccxt made a new book (a resubscription)
-                self._watch = self._watch_list(books)
-                return self._touches()
-            # ccxt's sorted price index of each side (bids as -price): plain lists, unlike
-            # the sides themselves, whose len() and [] are Python methods.
-            if bid is not None and ask_keys and ask_keys[0] <= bid:
-                return True
-            if minus_ask is not None and bid_keys and bid_keys[0] <= minus_ask:
-                return True
+    def _trades_touch(self) -> bool:
         tops = self._tops
         for trade in self.recent:
             price, side, symbol = trade.get("price"), trade.get("side"), trade.get("symbol")
@@ -441,7 +444,7 @@ class EngineFeed:
 
     def _watch_list(self, books: Any) -> list[tuple[str, Any, list[float], list[float], Any, Any]]:
         """Per market with resting orders: its ccxt book, the book's price indexes, the best
-        resting bid and minus the best resting ask (what :meth:`_touches` compares)."""
+        resting bid and minus the best resting ask (what :meth:`after_message` compares)."""
         engine = self.engine
         self._tops = engine.resting_tops()
         self._tops_version = engine.resting_version
