@@ -348,7 +348,8 @@ class Paper(Typed):
     async def start(self, srv: ServerProcess) -> None:
         from adapters.paper.exchange import PaperExchange
 
-        balances = {"USD": "100000000", "USDT": "100000000", "ETH": "100000"}
+        # Only currencies the venue's markets trade: the paper account refuses others.
+        balances = {self.symbol.split("/")[1]: "100000000", "ETH": "100000"}
         self.ex = PaperExchange(self.venue, ledger=":memory:", config=dict(CONFIG),
                                 initial_balances=balances)  # fmt: skip
         self.client = self.ex.client

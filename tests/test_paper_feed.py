@@ -1,7 +1,7 @@
 """The paper feed's shortcut: a journal of book updates that touched no order is dropped and
 the engine later copies ccxt's book (``EngineFeed._defer``). The reference is the plain
-path, every update applied in order; the demo's recorded session (thousands of fills from
-orders resting at and near the top of the book) must give the same fills both ways.
+path, every update applied in order: the demo's recorded session (its quotes rest at and
+near the top of the book, and fill) must give the same fills both ways.
 """
 
 from __future__ import annotations

@@ -377,17 +377,22 @@ class EngineFeed:
         that copy is then ccxt's book as it is now. So the markets it changed are noted stale
         and :meth:`drain` copies ccxt's book into the engine, once, before the engine next
         acts. Not when our own fills hold size taken from a level (each update of it
-        counts), when ccxt replaced a book, or when the journal holds a trade or a reset.
+        counts), when ccxt replaced a book, or when the journal holds a reset. Its trades
+        are applied (they fill nothing either), and the books copied afterwards.
         (The engine's ``ignored`` count then counts the unusable levels of the copied book,
         not each update that carried one.)
         """
         journal = self.journal.entries
         known, books, engine = self._known, self.client.orderbooks, self.engine
         stale: list[tuple[str, Any]] = []
+        trades: list[Any] = []
         last = None
-        for book, _, _, _ in journal:
+        for book, kind, item, _ in journal:
             if book is None:
-                return self.drain()
+                if kind != TRADE:
+                    return self.drain()
+                trades.append(item)
+                continue
             if book is last:
                 continue
             last = book
@@ -403,6 +408,8 @@ class EngineFeed:
         self._held = 0
         self.journal.clear()
         del self.recent[:]
+        for trade in trades:  # none reaches an order; the market's clock moves on
+            self._trade(trade)
         for symbol, book in stale:
             self.events += 1
             self._stale[symbol] = book
