@@ -312,9 +312,9 @@ class Engine:
     def on_book_delta(self, ev: BookDelta) -> EngineResult:
         """Apply absolute level updates; resting orders the book now crosses fill as maker."""
         self._sym(ev.symbol)  # UnknownSymbol for a market the engine does not trade
-        levels = [(None, True, float(p), float(a)) for p, a in ev.bids]
-        levels += [(None, False, float(p), float(a)) for p, a in ev.asks]
-        return self.on_book_levels(ev.symbol, levels, ev.timestamp)
+        bids = [(float(p), float(a)) for p, a in ev.bids]
+        asks = [(float(p), float(a)) for p, a in ev.asks]
+        return self.on_book_sides(ev.symbol, ((True, bids), (False, asks)), ev.timestamp)
 
     def on_book_levels(
         self, symbol: str, levels: Sequence[tuple[Any, bool, float, float]], timestamp: int
