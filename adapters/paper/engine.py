@@ -285,10 +285,8 @@ class Engine:
         ]
 
     def holds_taken(self, symbol: str) -> bool:
-        """True while our own taker fills hold size taken from ``symbol``'s visible levels
-        (then every level update matters, not only the book it leaves)."""
-        st = self._sym(symbol)
-        return bool(st.took_bids or st.took_asks)
+        """True while our own taker fills hold size taken from ``symbol``'s visible levels."""
+        return bool(self._sym(symbol).took_bids or self._sym(symbol).took_asks)
 
     def has_book(self, symbol: str) -> bool:
         """True once a snapshot or delta for ``symbol`` has been applied."""
@@ -319,14 +317,9 @@ class Engine:
     def on_book_levels(
         self, symbol: str, levels: Sequence[tuple[Any, bool, float, float]], timestamp: int
     ) -> EngineResult:
-        """Apply ``(tag, is_bid, price, amount)`` levels, then fill what the book crosses.
-
-        The first item of each level is ignored. This is :meth:`on_book_delta` without the
-        event object: float prices and amounts, one call per run of levels.
-        """
-        bids = [(p, a) for _, is_bid, p, a in levels if is_bid]
-        asks = [(p, a) for _, is_bid, p, a in levels if not is_bid]
-        return self.on_book_sides(symbol, ((True, bids), (False, asks)), timestamp)
+        """Apply ``(tag, is_bid, price, amount)`` levels (tag ignored), as :meth:`on_book_sides`."""
+        sides = [(s, [(p, a) for _, b, p, a in levels if bool(b) is s]) for s in (True, False)]
+        return self.on_book_sides(symbol, sides, timestamp)
 
     def on_book_sides(
         self,
@@ -334,12 +327,9 @@ class Engine:
         sides: Iterable[tuple[bool, Iterable[Sequence[float]]]],
         timestamp: int,
     ) -> EngineResult:
-        """Apply ``(is_bid, levels)`` runs of ``[price, amount]`` levels (each side's in the
-        order they happened), then fill what the book crosses.
-
-        The feed's hot path: it hands over ccxt's own level lists, one call per run of levels
-        of one book, so the levels' order across the two sides does not matter (they are
-        separate books, and resting orders are only checked at the end).
+        """Apply ``(is_bid, levels)`` runs of ``[price, amount]`` levels, each side's in order,
+        then fill what the book crosses (the feed's hot path: ccxt's own level lists, one call
+        per run of levels of one book; resting orders are checked once, at the end).
         """
         st = self._symbols[symbol]
         took_any = bool(st.took_bids or st.took_asks)
