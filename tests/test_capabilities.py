@@ -84,6 +84,20 @@ def test_capability_query_does_not_import_ccxt() -> None:
     assert out.stdout.strip() == "[]"
 
 
+def test_the_capabilities_command_imports_no_network_stack() -> None:
+    # The whole command, parser included: the paper commands' parser once pulled in the
+    # replay server (aiohttp) and made the offline answer five times slower.
+    code = (
+        "import contextlib, io, sys; from adapters.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main(['capabilities', 'bitmart', '--json']) == 0\n"
+        "heavy = ('ccxt', 'pydantic', 'aiohttp', 'yaml')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 # -- drift alarm: our table against what ccxt 4.5.70 says it can do -------------------------
 
 _CCXT_HAS = {

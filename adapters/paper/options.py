@@ -12,12 +12,15 @@ import math
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
 from ..inputs import parse_currency, parse_decimal
 from .engine import QueueModel
-from .session import Pace
+
+if TYPE_CHECKING:  # the session module pulls in the replay server (aiohttp): not for a
+    # capability query, which reaches this module through the paper commands' parser
+    from .session import Pace
 
 __all__ = [
     "CheckedPaperOptions",
